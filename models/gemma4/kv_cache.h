@@ -1,0 +1,56 @@
+// KV cache for the Gemma 4 text decoder. Only KV-owning layers get storage
+// (KV-shared layers read their source layer's); sliding layers keep a ring
+// of window + chunk - 1 slots, full layers one slot per context position.
+// Its size depends on the context length only, never on max-tokens.
+#ifndef FACET_MODELS_GEMMA4_KV_CACHE_H_
+#define FACET_MODELS_GEMMA4_KV_CACHE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "facet/status.h"
+#include "models/gemma4/config.h"
+
+namespace facet::gemma4 {
+
+class KvCache {
+ public:
+  // `context`: most positions a session may hold; `max_chunk`: most tokens
+  // one forward call appends.
+  Status Init(const Gemma4Config& c, int64_t context, int max_chunk);
+
+  int64_t context() const { return context_; }
+  int max_chunk() const { return max_chunk_; }
+  // K and V rows of one position: [n_kv][head_dim] f32 each.
+  float* K(int layer, int64_t pos) { return Row(layer, pos, true); }
+  float* V(int layer, int64_t pos) { return Row(layer, pos, false); }
+  uint64_t bytes() const;
+
+  // Bytes a cache for `context` positions would take (what `facet info`
+  // reports), without allocating.
+  static uint64_t BytesFor(const Gemma4Config& c, int64_t context,
+                           int max_chunk);
+
+ private:
+  struct Store {
+    std::vector<float> k, v;  // [slots][n_kv * head_dim]
+    int64_t slots = 0;
+    int64_t row = 0;  // n_kv * head_dim
+  };
+  float* Row(int layer, int64_t pos, bool key) {
+    Store& s = stores_[store_of_[layer]];
+    int64_t slot = pos % s.slots;
+    return (key ? s.k.data() : s.v.data()) + slot * s.row;
+  }
+  static int64_t SlotsFor(const Gemma4Config& c, const LayerConfig& lc,
+                          int64_t context, int max_chunk);
+
+  int64_t context_ = 0;
+  int max_chunk_ = 0;
+  std::vector<int> store_of_;  // per layer: index into stores_
+  std::vector<Store> stores_;
+};
+
+}  // namespace facet::gemma4
+
+#endif  // FACET_MODELS_GEMMA4_KV_CACHE_H_

@@ -1,0 +1,48 @@
+// A loaded Gemma 4 model file: the mapped file(s), the config and the bound
+// weights. Immutable after Load; shared by every session of an engine.
+#ifndef FACET_MODELS_GEMMA4_MODEL_H_
+#define FACET_MODELS_GEMMA4_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "facet/status.h"
+#include "models/gemma4/config.h"
+#include "models/gemma4/weights.h"
+#include "src/io/gguf.h"
+#include "src/io/hf_folder.h"
+
+namespace facet::gemma4 {
+
+enum class SourceFormat { kGguf, kHfFolder };
+
+class Model {
+ public:
+  // `path` is a .gguf file or a Hugging Face folder (config.json +
+  // safetensors).
+  static StatusOr<std::unique_ptr<Model>> Load(const std::string& path);
+
+  const Gemma4Config& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+  SourceFormat format() const { return format_; }
+  const std::string& path() const { return path_; }
+  const GgufFile* gguf() const { return gguf_.get(); }
+  const HfFolder* hf() const { return hf_.get(); }
+  // Every tensor in the file(s), bound or not.
+  std::vector<const TensorView*> AllTensors() const;
+
+ private:
+  Model() = default;
+  std::string path_;
+  SourceFormat format_ = SourceFormat::kGguf;
+  std::unique_ptr<GgufFile> gguf_;
+  std::unique_ptr<HfFolder> hf_;
+  std::string hf_prefix_;
+  Gemma4Config config_;
+  Weights weights_;
+};
+
+}  // namespace facet::gemma4
+
+#endif  // FACET_MODELS_GEMMA4_MODEL_H_

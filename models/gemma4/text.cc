@@ -1,0 +1,428 @@
+#include "models/gemma4/text.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "kernels/parallel.h"
+#include "kernels/ref/fp16.h"
+#include "kernels/ref/quant.h"
+#include "src/util/status_macros.h"
+
+namespace facet::gemma4 {
+namespace {
+
+using kernels::Matrix;
+
+Matrix Mat(const TensorView* t, int64_t index = 0) {
+  Matrix m;
+  m.dtype = t->dtype;
+  m.cols = t->dim(0);
+  m.rows = t->dim(1);
+  m.row_bytes = kernels::RowBytes(t->dtype, m.cols);
+  m.data = t->data + index * m.rows * m.row_bytes;  // expert `index` of 3-D
+  return m;
+}
+
+std::vector<float> ToF32(const TensorView* t) {
+  if (t == nullptr) return {};
+  std::vector<float> out(t->elements());
+  kernels::DequantizeRow(t->dtype, t->data, out.data(), t->elements());
+  return out;
+}
+
+// out = x / sqrt(mean(x^2) + eps) * w   (w == nullptr: no weight)
+void RmsNorm(const float* x, const float* w, float* out, int64_t n,
+             float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float r = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  if (w != nullptr) {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r;
+  }
+}
+
+// RMSNorm over each of `rows` rows of length n, in place when out == x.
+void RmsNormRows(const float* x, const float* w, float* out, int64_t rows,
+                 int64_t n, float eps) {
+  for (int64_t r = 0; r < rows; ++r) RmsNorm(x + r * n, w, out + r * n, n, eps);
+}
+
+inline float GeluTanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+// Half-split rotation of pairs (j, j + d/2); inv_freq 0 leaves a pair as is.
+void Rope(float* x, int d, const float* inv_freq, int64_t pos) {
+  const int half = d / 2;
+  for (int j = 0; j < half; ++j) {
+    if (inv_freq[j] == 0.f) continue;
+    const double angle = static_cast<double>(pos) * inv_freq[j];
+    const float c = static_cast<float>(std::cos(angle));
+    const float s = static_cast<float>(std::sin(angle));
+    const float a = x[j], b = x[j + half];
+    x[j] = a * c - b * s;
+    x[j + half] = b * c + a * s;
+  }
+}
+
+void Resize(std::vector<float>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<TextDecoder>> TextDecoder::Create(const Model& m) {
+  std::unique_ptr<TextDecoder> d(new TextDecoder(m));
+  const Gemma4Config& c = m.config();
+  const Weights& w = m.weights();
+  d->output_norm_ = ToF32(w.output_norm);
+  d->ple_proj_norm_ = ToF32(w.ple_proj_norm);
+  // Hugging Face multiplies by sqrt(H) cast to the weight dtype; with bf16
+  // embeddings that is bf16(sqrt(H)) (spec 2.3). GGUF engines use fp32.
+  d->embed_scale_ = std::sqrt(static_cast<float>(c.hidden_size));
+  if (w.token_embd->dtype == kernels::DType::kBF16) {
+    d->embed_scale_ =
+        kernels::Bf16ToFp32(kernels::Fp32ToBf16(d->embed_scale_));
+  }
+  d->layers_.resize(c.num_layers);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const LayerConfig& lc = c.layers[l];
+    LayerVecs& v = d->layers_[l];
+    v.attn_norm = ToF32(lw.attn_norm);
+    v.q_norm = ToF32(lw.q_norm);
+    v.k_norm = ToF32(lw.k_norm);
+    v.post_attn_norm = ToF32(lw.post_attn_norm);
+    v.ffn_norm = ToF32(lw.ffn_norm);
+    v.post_ffw_norm = ToF32(lw.post_ffw_norm);
+    v.pre_ffw_norm_2 = ToF32(lw.pre_ffw_norm_2);
+    v.post_ffw_norm_1 = ToF32(lw.post_ffw_norm_1);
+    v.post_ffw_norm_2 = ToF32(lw.post_ffw_norm_2);
+    v.router_scale = ToF32(lw.router_scale);
+    v.expert_scale = ToF32(lw.expert_scale);
+    v.ple_post_norm = ToF32(lw.ple_post_norm);
+    v.layer_scale = ToF32(lw.layer_scale)[0];
+    // Proportional RoPE on full layers: the exponent's denominator is the
+    // whole head dim, and only the first rope_pairs pairs rotate.
+    v.rope_inv_freq.assign(lc.head_dim / 2, 0.f);
+    for (int j = 0; j < lc.rope_pairs; ++j) {
+      v.rope_inv_freq[j] = static_cast<float>(
+          std::pow(static_cast<double>(lc.rope_theta),
+                   -2.0 * j / static_cast<double>(lc.head_dim)));
+    }
+  }
+  return d;
+}
+
+Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
+                            KvCache* cache, Scratch* s, pthreadpool_t pool,
+                            float* logits, bool all_logits) const {
+  const Gemma4Config& c = config();
+  const Weights& w = model_.weights();
+  const int64_t H = c.hidden_size, V = c.vocab_size;
+  if (n <= 0) return InvalidArgument("no tokens to evaluate");
+  if (n > cache->max_chunk()) {
+    return InvalidArgument("chunk of " + std::to_string(n) +
+                           " tokens exceeds the session's chunk size " +
+                           std::to_string(cache->max_chunk()));
+  }
+  if (pos0 < 0 || pos0 + n > cache->context()) {
+    return OutOfRange("positions " + std::to_string(pos0) + ".." +
+                      std::to_string(pos0 + n - 1) +
+                      " exceed the context length " +
+                      std::to_string(cache->context()));
+  }
+  for (int t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= V) {
+      return InvalidArgument("token id " + std::to_string(tokens[t]) +
+                             " is outside the vocabulary (0.." +
+                             std::to_string(V - 1) + ")");
+    }
+  }
+  // x: [n][H] residual stream.
+  Resize(&s->x, n * H);
+  const Matrix emb = Mat(w.token_embd);
+  for (int t = 0; t < n; ++t) {
+    float* xt = s->x.data() + t * H;
+    kernels::DequantizeRow(emb.dtype, emb.row(tokens[t]), xt, H);
+    for (int64_t i = 0; i < H; ++i) xt[i] *= embed_scale_;
+  }
+
+  // Per-layer inputs Q: [n][L*P] (spec 3.2).
+  const int64_t P = c.ple_dim, LP = c.num_layers * P;
+  if (P > 0) {
+    Resize(&s->ple, n * LP);
+    Resize(&s->ple_a, LP);
+    kernels::MatMul(Mat(w.ple_model_proj), s->x.data(), n, s->ple.data(),
+                    pool);
+    const float inv_sqrt_h = 1.f / std::sqrt(static_cast<float>(H));
+    const float inv_sqrt2 = 1.f / std::sqrt(2.f);
+    const float sqrt_p = std::sqrt(static_cast<float>(P));  // 16 for P=256
+    const Matrix ple_emb = Mat(w.ple_token_embd);
+    for (int t = 0; t < n; ++t) {
+      float* q = s->ple.data() + t * LP;
+      for (int64_t i = 0; i < LP; ++i) q[i] *= inv_sqrt_h;
+      RmsNormRows(q, ple_proj_norm_.data(), q, c.num_layers, P, c.rms_eps);
+      kernels::DequantizeRow(ple_emb.dtype, ple_emb.row(tokens[t]),
+                             s->ple_a.data(), LP);
+      for (int64_t i = 0; i < LP; ++i) {
+        q[i] = (q[i] + s->ple_a[i] * sqrt_p) * inv_sqrt2;
+      }
+    }
+  }
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    Attention(l, n, pos0, cache, s, pool);
+    FeedForward(l, n, s, pool);
+    const LayerVecs& v = layers_[l];
+    if (P > 0) {
+      // h += RMSNorm(gelu(h Wg^T) * Q[l] Wp^T)   gate: [n][P], proj: [n][H]
+      const LayerWeights& lw = w.layers[l];
+      Resize(&s->gate, n * P);
+      Resize(&s->tmp, n * H);
+      kernels::MatMul(Mat(lw.ple_gate), s->x.data(), n, s->gate.data(), pool);
+      for (int t = 0; t < n; ++t) {
+        float* g = s->gate.data() + t * P;
+        const float* q = s->ple.data() + t * LP + l * P;
+        for (int64_t i = 0; i < P; ++i) g[i] = GeluTanh(g[i]) * q[i];
+      }
+      kernels::MatMul(Mat(lw.ple_proj), s->gate.data(), n, s->tmp.data(),
+                      pool);
+      for (int t = 0; t < n; ++t) {
+        float* y = s->tmp.data() + t * H;
+        RmsNorm(y, v.ple_post_norm.data(), y, H, c.rms_eps);
+        float* xt = s->x.data() + t * H;
+        for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
+      }
+    }
+    for (int64_t i = 0; i < n * H; ++i) s->x[i] *= v.layer_scale;
+  }
+
+  if (logits == nullptr) return OkStatus();
+  const int first = all_logits ? 0 : n - 1;
+  const int m = n - first;
+  Resize(&s->logits_h, m * H);
+  RmsNormRows(s->x.data() + first * H, output_norm_.data(),
+              s->logits_h.data(), m, H, c.rms_eps);
+  kernels::MatMul(emb, s->logits_h.data(), m, logits, pool);
+  if (c.final_logit_softcap > 0) {
+    const float cap = c.final_logit_softcap;
+    for (int64_t i = 0; i < m * V; ++i) {
+      logits[i] = cap * std::tanh(logits[i] / cap);
+    }
+  }
+  return OkStatus();
+}
+
+void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
+                            Scratch* s, pthreadpool_t pool) const {
+  const Gemma4Config& c = config();
+  const LayerConfig& lc = c.layers[l];
+  const LayerWeights& lw = model_.weights().layers[l];
+  const LayerVecs& v = layers_[l];
+  const int64_t H = c.hidden_size, d = lc.head_dim, nh = c.num_heads;
+  const int64_t nkv = lc.n_kv_heads, q_dim = nh * d, kv_dim = nkv * d;
+  const float eps = c.rms_eps;
+
+  Resize(&s->a, n * H);
+  RmsNormRows(s->x.data(), v.attn_norm.data(), s->a.data(), n, H, eps);
+  // q: [n][nh][d]
+  Resize(&s->q, n * q_dim);
+  kernels::MatMul(Mat(lw.q), s->a.data(), n, s->q.data(), pool);
+  for (int t = 0; t < n; ++t) {
+    for (int64_t h = 0; h < nh; ++h) {
+      float* qh = s->q.data() + t * q_dim + h * d;
+      RmsNorm(qh, v.q_norm.data(), qh, d, eps);
+      Rope(qh, static_cast<int>(d), v.rope_inv_freq.data(), pos0 + t);
+    }
+  }
+  if (lc.owns_kv(l)) {
+    // k, v: [n][nkv][d]. On K=V layers V is the raw K projection, taken
+    // before k_norm and RoPE.
+    Resize(&s->k, n * kv_dim);
+    Resize(&s->v, n * kv_dim);
+    kernels::MatMul(Mat(lw.k), s->a.data(), n, s->k.data(), pool);
+    if (lc.k_eq_v) {
+      std::copy(s->k.begin(), s->k.begin() + n * kv_dim, s->v.begin());
+    } else {
+      kernels::MatMul(Mat(lw.v), s->a.data(), n, s->v.data(), pool);
+    }
+    for (int t = 0; t < n; ++t) {
+      float* kc = cache->K(l, pos0 + t);
+      float* vc = cache->V(l, pos0 + t);
+      for (int64_t g = 0; g < nkv; ++g) {
+        const float* kr = s->k.data() + t * kv_dim + g * d;
+        const float* vr = s->v.data() + t * kv_dim + g * d;
+        RmsNorm(kr, v.k_norm.data(), kc + g * d, d, eps);
+        Rope(kc + g * d, static_cast<int>(d), v.rope_inv_freq.data(),
+             pos0 + t);
+        RmsNorm(vr, nullptr, vc + g * d, d, eps);
+      }
+    }
+  }
+
+  // Scores use scale 1.0 (q/k norms replace 1/sqrt(d)); masks by position.
+  Resize(&s->att, n * q_dim);
+  const int src = lc.kv_source;
+  const int64_t group = nh / nkv;
+  const bool sliding = lc.kind == AttentionKind::kSliding;
+  const kernels::KernelTable& kt = kernels::Kernels();
+  kernels::ParallelFor(
+      pool, static_cast<size_t>(n * nh), 1, [&](size_t b, size_t e) {
+        thread_local std::vector<float> scores;
+        for (size_t task = b; task < e; ++task) {
+          const int64_t t = task / nh, h = task % nh, g = h / group;
+          const int64_t pos = pos0 + t;
+          const int64_t lo =
+              sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+          const float* qh = s->q.data() + t * q_dim + h * d;
+          if (static_cast<int64_t>(scores.size()) < pos - lo + 1) {
+            scores.resize(pos - lo + 1);
+          }
+          float mx = -INFINITY;
+          for (int64_t j = lo; j <= pos; ++j) {
+            float sc = kt.dot_f32(qh, cache->K(src, j) + g * d, d);
+            scores[j - lo] = sc;
+            mx = std::max(mx, sc);
+          }
+          double sum = 0;
+          for (int64_t j = lo; j <= pos; ++j) {
+            float p = std::exp(scores[j - lo] - mx);
+            scores[j - lo] = p;
+            sum += p;
+          }
+          const float inv = static_cast<float>(1.0 / sum);
+          float* out = s->att.data() + t * q_dim + h * d;
+          std::fill(out, out + d, 0.f);
+          for (int64_t j = lo; j <= pos; ++j) {
+            kt.axpy_f32(scores[j - lo] * inv, cache->V(src, j) + g * d, out,
+                        d);
+          }
+        }
+      });
+  Resize(&s->o, n * H);
+  kernels::MatMul(Mat(lw.o), s->att.data(), n, s->o.data(), pool);
+  for (int t = 0; t < n; ++t) {
+    float* y = s->o.data() + t * H;
+    RmsNorm(y, v.post_attn_norm.data(), y, H, eps);
+    float* xt = s->x.data() + t * H;
+    for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
+  }
+}
+
+void TextDecoder::FeedForward(int l, int n, Scratch* s,
+                              pthreadpool_t pool) const {
+  const Gemma4Config& c = config();
+  const LayerConfig& lc = c.layers[l];
+  const LayerWeights& lw = model_.weights().layers[l];
+  const LayerVecs& v = layers_[l];
+  const int64_t H = c.hidden_size, F = lc.ffn_dim;
+  const float eps = c.rms_eps;
+  // u: [n][H], gate/up: [n][F], ffn: [n][H]
+  Resize(&s->a, n * H);
+  RmsNormRows(s->x.data(), v.ffn_norm.data(), s->a.data(), n, H, eps);
+  Resize(&s->gate, n * F);
+  Resize(&s->up, n * F);
+  kernels::MatMul(Mat(lw.gate), s->a.data(), n, s->gate.data(), pool);
+  kernels::MatMul(Mat(lw.up), s->a.data(), n, s->up.data(), pool);
+  for (int64_t i = 0; i < n * F; ++i) {
+    s->gate[i] = GeluTanh(s->gate[i]) * s->up[i];
+  }
+  Resize(&s->ffn, n * H);
+  kernels::MatMul(Mat(lw.down), s->gate.data(), n, s->ffn.data(), pool);
+  if (c.is_moe()) {
+    // Dense branch and expert branch run in parallel from the same residual.
+    RmsNormRows(s->ffn.data(), v.post_ffw_norm_1.data(), s->ffn.data(), n, H,
+                eps);
+    MoE(l, n, s, pool);
+    for (int64_t i = 0; i < n * H; ++i) s->ffn[i] += s->f2[i];
+  }
+  for (int t = 0; t < n; ++t) {
+    float* y = s->ffn.data() + t * H;
+    RmsNorm(y, v.post_ffw_norm.data(), y, H, eps);
+    float* xt = s->x.data() + t * H;
+    for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
+  }
+}
+
+void TextDecoder::MoE(int l, int n, Scratch* s, pthreadpool_t pool) const {
+  const Gemma4Config& c = config();
+  const LayerWeights& lw = model_.weights().layers[l];
+  const LayerVecs& v = layers_[l];
+  const int64_t H = c.hidden_size, X = c.num_experts, Fe = c.moe_ffn_dim;
+  const int K = c.top_k_experts;
+  const float eps = c.rms_eps;
+
+  // Router on the un-normalised residual: z = rms(h) * scale / sqrt(H).
+  Resize(&s->a, n * H);
+  Resize(&s->tmp, n * X);
+  const float inv_sqrt_h = 1.f / std::sqrt(static_cast<float>(H));
+  for (int t = 0; t < n; ++t) {
+    float* z = s->a.data() + t * H;
+    RmsNorm(s->x.data() + t * H, nullptr, z, H, eps);
+    for (int64_t i = 0; i < H; ++i) z[i] *= v.router_scale[i] * inv_sqrt_h;
+  }
+  kernels::MatMul(Mat(lw.router), s->a.data(), n, s->tmp.data(), pool);
+
+  // Per expert: the tokens that chose it and their weights.
+  std::vector<std::vector<std::pair<int, float>>> chosen(X);
+  std::vector<int> idx(X);
+  for (int t = 0; t < n; ++t) {
+    const float* lg = s->tmp.data() + t * X;
+    const float mx = *std::max_element(lg, lg + X);
+    std::vector<double> p(X);
+    double sum = 0;
+    for (int64_t e = 0; e < X; ++e) sum += (p[e] = std::exp(lg[e] - mx));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(),
+                      [&](int a, int b) {
+                        return p[a] > p[b] || (p[a] == p[b] && a < b);
+                      });
+    double top = 0;
+    for (int k = 0; k < K; ++k) top += p[idx[k]];
+    for (int k = 0; k < K; ++k) {
+      const int e = idx[k];
+      chosen[e].push_back(
+          {t, static_cast<float>(p[e] / top) * v.expert_scale[e]});
+    }
+    (void)sum;  // softmax normaliser cancels in the top-k renormalisation
+  }
+
+  // u2 = RMSNorm(h, pre_ffw_norm_2): [n][H]
+  RmsNormRows(s->x.data(), v.pre_ffw_norm_2.data(), s->a.data(), n, H, eps);
+  Resize(&s->f2, n * H);
+  std::fill(s->f2.begin(), s->f2.begin() + n * H, 0.f);
+  std::vector<float> in, gu, act, out;
+  for (int64_t e = 0; e < X; ++e) {
+    const auto& list = chosen[e];
+    if (list.empty()) continue;  // unselected experts are never read
+    const int m = static_cast<int>(list.size());
+    in.resize(m * H);
+    for (int r = 0; r < m; ++r) {
+      std::copy_n(s->a.data() + list[r].first * H, H, in.data() + r * H);
+    }
+    gu.resize(m * 2 * Fe);  // [m][gate Fe | up Fe]
+    kernels::MatMul(Mat(lw.gate_up_exps, e), in.data(), m, gu.data(), pool);
+    act.resize(m * Fe);
+    for (int r = 0; r < m; ++r) {
+      for (int64_t i = 0; i < Fe; ++i) {
+        act[r * Fe + i] =
+            GeluTanh(gu[r * 2 * Fe + i]) * gu[r * 2 * Fe + Fe + i];
+      }
+    }
+    out.resize(m * H);
+    kernels::MatMul(Mat(lw.down_exps, e), act.data(), m, out.data(), pool);
+    for (int r = 0; r < m; ++r) {
+      float* dst = s->f2.data() + list[r].first * H;
+      const float wgt = list[r].second;
+      for (int64_t i = 0; i < H; ++i) dst[i] += wgt * out[r * H + i];
+    }
+  }
+  RmsNormRows(s->f2.data(), v.post_ffw_norm_2.data(), s->f2.data(), n, H, eps);
+}
+
+}  // namespace facet::gemma4

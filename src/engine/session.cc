@@ -1,0 +1,84 @@
+#include <algorithm>
+
+#include "facet/facet.h"
+#include "src/engine/engine_impl.h"
+#include "src/util/status_macros.h"
+
+namespace facet {
+
+StatusOr<std::unique_ptr<Session>> Engine::NewSession(
+    const SessionOptions& options) const {
+  const gemma4::Gemma4Config& c = impl_->model->config();
+  SessionOptions o = options;
+  if (o.context_length < 0) {
+    return InvalidArgument("context_length must be >= 0");
+  }
+  if (o.context_length == 0) {
+    o.context_length = std::min<int64_t>(c.max_position_embeddings, 4096);
+  }
+  if (o.context_length > c.max_position_embeddings) {
+    return InvalidArgument("context_length " +
+                           std::to_string(o.context_length) +
+                           " exceeds the model's maximum " +
+                           std::to_string(c.max_position_embeddings));
+  }
+  if (o.prefill_chunk <= 0 || o.prefill_chunk > 8192) {
+    return InvalidArgument("prefill_chunk must be in 1..8192, got " +
+                           std::to_string(o.prefill_chunk));
+  }
+  auto impl = std::make_unique<Session::Impl>();
+  impl->engine = impl_.get();
+  impl->options = o;
+  FACET_RETURN_IF_ERROR(
+      impl->cache.Init(c, o.context_length, o.prefill_chunk));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Status Session::Prefill(const std::vector<int>& tokens,
+                        std::vector<float>* logits, bool all_logits) {
+  const Engine::Impl& e = *impl_->engine;
+  const int64_t V = e.model->config().vocab_size;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return InvalidArgument("Prefill: no tokens");
+  if (impl_->position + n > impl_->cache.context()) {
+    return OutOfRange("prompt of " + std::to_string(n) + " tokens at position " +
+                      std::to_string(impl_->position) +
+                      " does not fit the context length " +
+                      std::to_string(impl_->cache.context()));
+  }
+  for (int t : tokens) {
+    if (t < 0 || t >= V) {
+      return InvalidArgument("token id " + std::to_string(t) +
+                             " is outside the vocabulary (0.." +
+                             std::to_string(V - 1) + ")");
+    }
+  }
+  if (logits != nullptr) logits->assign(all_logits ? n * V : V, 0.f);
+  const int chunk = impl_->options.prefill_chunk;
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int m = static_cast<int>(std::min<int64_t>(chunk, n - b));
+    const bool last = b + m == n;
+    float* out = nullptr;
+    if (logits != nullptr && all_logits) out = logits->data() + b * V;
+    if (logits != nullptr && !all_logits && last) out = logits->data();
+    Status s = e.decoder->Forward(tokens.data() + b, m, impl_->position,
+                                  &impl_->cache, &impl_->scratch, e.pool, out,
+                                  all_logits);
+    if (!s.ok()) return s;
+    impl_->position += m;
+  }
+  return OkStatus();
+}
+
+Status Session::Decode(int token, std::vector<float>* logits) {
+  return Prefill({token}, logits, false);
+}
+
+void Session::Reset() { impl_->position = 0; }
+int64_t Session::position() const { return impl_->position; }
+int64_t Session::context_length() const { return impl_->cache.context(); }
+
+}  // namespace facet
