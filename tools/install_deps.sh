@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything facet needs to build and test, from Debian 12 packages
+# only. Run as root (or through sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  cmake g++ make pkg-config \
+  libeigen3-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev \
+  libsentencepiece-dev sentencepiece nlohmann-json3-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  clang libclang-rt-14-dev \
+  python3 python3-numpy
