@@ -24,8 +24,43 @@ struct Matrix {
   const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
 };
 
-enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2 };
+// kAvx2 needs AVX2+FMA+F16C; kAvx512 needs AVX-512 F/BW/DQ/VL on top;
+// kAvx512Vnni adds AVX512-VNNI (vpdpbusd).
+enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+constexpr int kNumIsas = 4;
 const char* IsaName(Isa isa);
+
+// The form MatMul converts the activations x into before the dot products,
+// chosen by the weight type (as llama.cpp's vec_dot_type for quantized
+// weights; f16 and bf16 weights keep f32 activations, which is as fast and
+// matches the golden logits, made with unrounded activations):
+//   kF32   f32, f16, bf16 weights: x as is, float[cols].
+//   kQ8_0  q8_0, q4_0, q4_1, q5_0, q5_1 weights: per 32-block ggml's
+//          quantize_row_q8_0_ref (d = amax / 127 rounded to fp16,
+//          q = roundf(x / d)). Row layout: int8 qs[cols] | float d[cols/32]
+//          (the fp16 value, widened) | int32 sum[cols/32] (sum of the qs).
+//   kQ8_K  q4_K, q5_K, q6_K weights: per 256-block ggml's
+//          quantize_row_q8_K_ref (iscale = -127 / max, q = nearest(iscale *
+//          x), d = 1 / iscale). Row layout: int8 qs[cols] | float
+//          d[cols/256] | int16 bsums[cols/16] (sums of 16 qs).
+// Each activation row takes ActRowBytes(act, cols) bytes (a multiple of 64).
+enum class ActType { kF32 = 0, kQ8_0 = 1, kQ8_K = 2 };
+constexpr int kNumActTypes = 3;
+ActType ActTypeFor(DType weight);
+int64_t ActRowBytes(ActType act, int64_t cols);
+
+// Converts one row x[cols] into the activation form at a.
+using QuantizeActFn = void (*)(const float* x, uint8_t* a, int64_t cols);
+// y[t * ldy + r] = dot(W row r, activation row t) for r < rows, t < n, with
+// W row r at w + r * row_bytes and activation row t at a + t * a_stride.
+// Every (r, t) result is computed with the same operations whatever rows,
+// n and the position of (r, t) in them, so results do not depend on how a
+// caller splits rows across threads or tokens across calls.
+using GemmFn = void (*)(const uint8_t* w, int64_t row_bytes, int64_t rows,
+                        int64_t cols, const uint8_t* a, int64_t a_stride,
+                        int64_t n, float* y, int64_t ldy);
+// gemm[] is indexed by the DType value; 32 covers every supported type.
+constexpr int kNumGemmSlots = 32;
 
 struct KernelTable {
   Isa isa = Isa::kRef;
@@ -33,10 +68,19 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   // y[i] += alpha * x[i]
   void (*axpy_f32)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+  // Activation converters by ActType (kF32 is a plain copy).
+  QuantizeActFn quantize_act[kNumActTypes] = {};
+  // Matrix kernels by weight DType; null for types without one.
+  GemmFn gemm[kNumGemmSlots] = {};
+  GemmFn Gemm(DType t) const {
+    const uint32_t i = static_cast<uint32_t>(t);
+    return i < kNumGemmSlots ? gemm[i] : nullptr;
+  }
 };
 
 // The table for the best ISA this CPU supports, or the one forced by the
-// FACET_ISA environment variable ("ref", "avx2", "avx512") or ForceIsa().
+// FACET_ISA environment variable ("ref", "avx2", "avx512", "avx512vnni")
+// or ForceIsa().
 const KernelTable& Kernels();
 // Table for one ISA; returns nullptr when the CPU lacks it.
 const KernelTable* KernelsFor(Isa isa);
@@ -44,7 +88,9 @@ const KernelTable* KernelsFor(Isa isa);
 bool ForceIsa(Isa isa);
 
 // y[t][r] = sum_c x[t][c] * W[r][c] for t < n, r < rows.
-// x: [n][cols] f32, y: [n][rows] f32.
+// x: [n][cols] f32, y: [n][rows] f32. x is first converted to the weight
+// type's ActType (quantized to q8_0 / q8_K blocks for quantized weights,
+// as llama.cpp does), then the table's gemm runs over row tiles in `pool`.
 void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
             pthreadpool_t pool);
 

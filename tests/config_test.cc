@@ -1,7 +1,8 @@
 // Gemma4Config presets against the table in spec/gemma4-text.md section 1,
 // and Validate() on inconsistent configs.
-#include "gtest/gtest.h"
 #include "models/gemma4/config.h"
+
+#include "gtest/gtest.h"
 #include "models/gemma4/kv_cache.h"
 #include "models/gemma4/weights.h"
 
@@ -119,7 +120,8 @@ TEST(ConfigTest, ValidateRejectsInconsistentConfigs) {
        "does not own a KV cache"},
       {"kv source kind", [](Gemma4Config* c) { c->layers[15].kv_source = 14; },
        "different attention type"},
-      {"top-k", [](Gemma4Config* c) { c->num_experts = 4, c->top_k_experts = 5; },
+      {"top-k",
+       [](Gemma4Config* c) { c->num_experts = 4, c->top_k_experts = 5; },
        "top_k_experts"},
       {"eps", [](Gemma4Config* c) { c->rms_eps = 0; }, "rms_norm_eps"},
       {"layers", [](Gemma4Config* c) { c->layers.pop_back(); },

@@ -85,8 +85,8 @@ Metrics Compare(const std::vector<float>& gold, const std::vector<float>& eng,
         bad += !agree[r];
       }
     }
-    double v = n ? 1.0 - std::max(0, bad - forgive) / static_cast<double>(n)
-                 : 1.0;
+    double v =
+        n ? 1.0 - std::max(0, bad - forgive) / static_cast<double>(n) : 1.0;
     (thr == 0.1 ? m.top1_m01 : m.top1_m05) = v;
   }
   return m;

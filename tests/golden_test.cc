@@ -23,10 +23,10 @@ namespace {
 using json = nlohmann::json;
 
 struct Case {
-  std::string name;      // test name
-  std::string dir;       // case folder (meta.json, logits)
-  std::string model;     // .gguf file or HF folder
-  std::string cls;       // threshold class
+  std::string name;   // test name
+  std::string dir;    // case folder (meta.json, logits)
+  std::string model;  // .gguf file or HF folder
+  std::string cls;    // threshold class
 };
 
 json ReadJson(const std::string& path) {
@@ -173,15 +173,17 @@ TEST_P(GoldenTest, PromptAndDecodeLogitsPass) {
   Metrics dm = Compare(gold_dec, dec, static_cast<int>(greedy.size()), V);
   std::string fail = Judge(pm, &dm, ThresholdsFor(c.cls));
   EXPECT_TRUE(fail.empty()) << c.name << " (" << c.cls << "):\n" << fail;
-  std::printf("[golden] %-28s %-11s max|d| %.4g p90 %.4g mean %.4g KL %.3g "
-              "dec max %.4g\n",
-              c.name.c_str(), c.cls.c_str(), pm.max_abs, pm.row_max_p90,
-              pm.mean_abs, pm.kl_mean_trim, dm.max_abs);
+  std::printf(
+      "[golden] %-28s %-11s max|d| %.4g p90 %.4g mean %.4g KL %.3g "
+      "dec max %.4g\n",
+      c.name.c_str(), c.cls.c_str(), pm.max_abs, pm.row_max_p90, pm.mean_abs,
+      pm.kl_mean_trim, dm.max_abs);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, GoldenTest, ::testing::ValuesIn(AllCases()),
-    [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(All, GoldenTest, ::testing::ValuesIn(AllCases()),
+                         [](const ::testing::TestParamInfo<Case>& i) {
+                           return i.param.name;
+                         });
 
 // The logits must not depend on how the prompt is cut into chunks, on the
 // number of threads, or on whether a token came through prefill or decode.

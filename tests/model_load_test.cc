@@ -44,7 +44,8 @@ void ExpectConfigMatchesMeta(const Gemma4Config& c, const json& m) {
   EXPECT_EQ(c.moe_ffn_dim, m["n_ff_exp"].get<int>());
   EXPECT_FLOAT_EQ(c.rope_theta_global, m["rope_base_full"].get<float>());
   EXPECT_FLOAT_EQ(c.rope_theta_local, m["rope_base_swa"].get<float>());
-  EXPECT_FLOAT_EQ(c.partial_rotary_global, m["partial_rotary_full"].get<float>());
+  EXPECT_FLOAT_EQ(c.partial_rotary_global,
+                  m["partial_rotary_full"].get<float>());
   EXPECT_FLOAT_EQ(c.final_logit_softcap, m["softcap"].get<float>());
   EXPECT_FLOAT_EQ(c.rms_eps, m["rms_eps"].get<float>());
   const json& types = m["layer_types"];
@@ -104,7 +105,8 @@ TEST(ModelLoadTest, EveryGoldenModelLoadsAndMatchesMeta) {
   int checked = 0;
   for (const char* v : {"e2b", "dense", "moe"}) {
     for (const char* dt : {"f32", "q8_0", "q4_0"}) {
-      std::string dir = TestData("golden/" + std::string(v) + "-tiny-" + dt + "-s16");
+      std::string dir =
+          TestData("golden/" + std::string(v) + "-tiny-" + dt + "-s16");
       json meta = ReadJson(dir + "/meta.json");
       ASSERT_FALSE(meta.is_discarded()) << dir;
       CheckModel(dir + "/model.gguf", meta["config"]);

@@ -3,8 +3,9 @@
 #ifndef FACET_TESTS_TEST_PATHS_H_
 #define FACET_TESTS_TEST_PATHS_H_
 
-#include <string>
 #include <sys/stat.h>
+
+#include <string>
 
 namespace facet::testing {
 

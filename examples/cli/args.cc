@@ -62,8 +62,7 @@ Status ParseIntList(const std::string& text, std::vector<int>* out) {
     errno = 0;
     char* end = nullptr;
     long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || errno != 0 || *end != '\0' || v < 0 ||
-        v > 0x7fffffff) {
+    if (item.empty() || errno != 0 || *end != '\0' || v < 0 || v > 0x7fffffff) {
       return Status(StatusCode::kInvalidArgument,
                     "bad token id '" + item + "' in list (entry " +
                         std::to_string(out->size() + 1) + ")");

@@ -7,6 +7,7 @@
 #define FACET_FACET_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,10 @@ struct EngineOptions {
   std::string model_path;
   // Worker threads for compute; 0 = one per available core.
   int num_threads = 0;
+  // Read the weights into memory while loading (so the first answer does
+  // not stall on disk reads), reporting the fraction done.
+  bool prefetch = true;
+  std::function<void(float fraction)> on_load_progress;
 };
 
 struct SessionOptions {
@@ -29,6 +34,76 @@ struct SessionOptions {
   int64_t context_length = 0;
   // Most tokens evaluated per forward pass during prefill.
   int prefill_chunk = 256;
+  // Chat: an optional system prompt, thinking mode, and tool declarations
+  // (a JSON array of {"name", "description", "parameters": JSON schema}).
+  std::string system_prompt;
+  bool enable_thinking = false;
+  std::string tools_json;
+};
+
+// How the next token is chosen. Engine::DefaultSampling() returns the
+// model's generation config (Gemma 4: temperature 1.0, top-k 64, top-p 0.95).
+struct SamplerOptions {
+  float temperature = 1.0f;         // 0 = greedy
+  int top_k = 64;                   // 0 = off
+  float top_p = 0.95f;              // 1 = off
+  float min_p = 0.0f;               // 0 = off
+  float repetition_penalty = 1.0f;  // 1 = off
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  int penalty_last_n = 64;  // tokens the penalties look back over
+  uint64_t seed = 0;        // same seed, same prompt -> same output
+};
+
+struct GenerateOptions {
+  int max_tokens = 1024;  // most tokens generated for this answer
+  SamplerOptions sampling;
+  // Generation also stops (before the string) when the answer text
+  // contains one of these.
+  std::vector<std::string> stop_strings;
+  // Called after each prefill chunk with (tokens done, tokens total).
+  std::function<void(int64_t done, int64_t total)> on_prefill_progress;
+};
+
+enum class Role { kSystem, kUser, kModel, kTool };
+
+struct ToolCall {
+  std::string name;
+  std::string arguments_json;  // a JSON object
+};
+
+// One streamed piece of the model's answer.
+struct StreamEvent {
+  enum class Kind { kText, kThinking, kToolCall };
+  Kind kind = Kind::kText;
+  std::string text;    // kText, kThinking
+  ToolCall tool_call;  // kToolCall
+};
+// Return false to stop generating.
+using StreamCallback = std::function<bool(const StreamEvent&)>;
+
+enum class StopReason {
+  kEndOfTurn,   // <turn|> or <eos>
+  kStopString,  // one of GenerateOptions::stop_strings
+  kMaxTokens,
+  kCancelled,  // callback returned false or Cancel() was called
+  kContextFull,
+};
+
+struct Response {
+  std::string text;      // the visible answer
+  std::string thinking;  // the thought channel, when thinking is on
+  std::vector<ToolCall> tool_calls;
+  StopReason stop_reason = StopReason::kEndOfTurn;
+};
+
+struct Stats {
+  int64_t prompt_tokens = 0;     // tokens prefilled by the last Generate
+  int64_t generated_tokens = 0;  // tokens sampled by the last Generate
+  double time_to_first_token_s = 0;
+  double prefill_tokens_per_s = 0;
+  double decode_tokens_per_s = 0;
+  int64_t position = 0;  // tokens in the KV cache
 };
 
 // One decoder layer as `facet info` prints it.
@@ -82,6 +157,17 @@ class Engine {
 
   const ModelInfo& info() const;
   int num_threads() const;
+  // The model's sampling defaults (generation_config.json or GGUF
+  // general.sampling.*; Gemma 4's 1.0 / 64 / 0.95 otherwise).
+  SamplerOptions DefaultSampling() const;
+
+  // Text <-> token ids. With `parse_special`, special-token text such as
+  // "<|turn>" becomes that token; otherwise it is ordinary text.
+  StatusOr<std::vector<int>> Tokenize(const std::string& text,
+                                      bool parse_special = false,
+                                      bool add_bos = false) const;
+  std::string Detokenize(const std::vector<int>& ids,
+                         bool render_special = false) const;
   // A new conversation on this engine. Thread-safe.
   StatusOr<std::unique_ptr<Session>> NewSession(
       const SessionOptions& options = SessionOptions()) const;
@@ -106,6 +192,21 @@ class Session {
                  bool all_logits = false);
   // Appends one token; `logits` receives the next-token logits [vocab].
   Status Decode(int token, std::vector<float>* logits);
+  // Chat: queue a turn (system, user, or a model turn written by the app).
+  Status AddMessage(Role role, const std::string& content);
+  // Chat: queue the result of a tool call, as a JSON value.
+  Status AddToolResponse(const std::string& tool_name,
+                         const std::string& response_json);
+  // Renders the queued turns in the Gemma 4 chat format, appends them to
+  // the KV cache (history is never re-read), and generates the model's
+  // turn, streaming pieces to `on_event` if given.
+  StatusOr<Response> Generate(const GenerateOptions& options,
+                              const StreamCallback& on_event = nullptr);
+  // Stops a running Generate from another thread (it returns kCancelled).
+  void Cancel();
+  // Timings of the last Generate.
+  Stats stats() const;
+
   // Forgets the conversation (position back to 0); keeps the memory.
   void Reset();
 
@@ -116,6 +217,9 @@ class Session {
 
  private:
   friend class Engine;
+  Status PrefillWithProgress(
+      const std::vector<int>& tokens, std::vector<float>* logits,
+      bool all_logits, const std::function<void(int64_t, int64_t)>& progress);
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

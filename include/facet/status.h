@@ -49,7 +49,8 @@ template <typename T>
 class StatusOr {
  public:
   StatusOr(const Status& status) : status_(status) {  // NOLINT: implicit
-    if (status_.ok()) status_ = Status(StatusCode::kInternal, "OK without value");
+    if (status_.ok())
+      status_ = Status(StatusCode::kInternal, "OK without value");
   }
   StatusOr(T value) : has_value_(true) {  // NOLINT: implicit
     new (&storage_) T(std::move(value));

@@ -9,7 +9,8 @@ float DotF32(const float* a, const float* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc0 =
+        _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16),
                            _mm512_loadu_ps(b + i + 16), acc1);
   }
@@ -43,10 +44,22 @@ void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
   }
   if (i < n) {
     __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(
-        y + i, m,
-        _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
-                        _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
+                                          _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+// One DotF32 per pair, as MatMul always did for f32 weights.
+void GemmF32(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+             const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+             int64_t ldy) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* wr = reinterpret_cast<const float*>(w + r * row_bytes);
+    for (int64_t t = 0; t < n; ++t) {
+      y[t * ldy + r] =
+          DotF32(wr, reinterpret_cast<const float*>(a + t * a_stride), cols);
+    }
   }
 }
 

@@ -1,7 +1,6 @@
 #include "models/gemma4/config.h"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "src/io/gguf.h"
@@ -14,17 +13,32 @@ using json = nlohmann::json;
 
 std::string LayerPrefix(int l) { return "layer " + std::to_string(l) + ": "; }
 
+// A short rendering of a bad value; containers by type only, since dump()
+// recurses once per nesting level.
+std::string Brief(const json& j) {
+  bool flat = j.is_array() && j.size() <= 8;
+  if (flat) {
+    for (const json& e : j) flat = flat && e.is_primitive();
+  }
+  if (j.is_structured() && !flat) {
+    return std::string("a JSON ") + j.type_name();
+  }
+  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return s.size() > 64 ? s.substr(0, 61) + "..." : s;
+}
+
 // Reads an optional integer field; null counts as missing.
 Status JsonInt(const json& obj, const char* key, bool required, int64_t* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) {
-    if (required) return InvalidArgument(std::string("config.json: '") + key +
-                                         "' is missing");
+    if (required)
+      return InvalidArgument(std::string("config.json: '") + key +
+                             "' is missing");
     return OkStatus();
   }
   if (!it->is_number_integer()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be an integer, got " + it->dump());
+                           "' must be an integer, got " + Brief(*it));
   }
   *out = it->get<int64_t>();
   return OkStatus();
@@ -46,7 +60,7 @@ Status JsonFloat(const json& obj, const char* key, float* out) {
   if (it == obj.end() || it->is_null()) return OkStatus();
   if (!it->is_number()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be a number, got " + it->dump());
+                           "' must be a number, got " + Brief(*it));
   }
   *out = it->get<float>();
   return OkStatus();
@@ -57,7 +71,7 @@ Status JsonBool(const json& obj, const char* key, bool* out) {
   if (it == obj.end() || it->is_null()) return OkStatus();
   if (!it->is_boolean()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be true or false, got " + it->dump());
+                           "' must be true or false, got " + Brief(*it));
   }
   *out = it->get<bool>();
   return OkStatus();
@@ -85,13 +99,11 @@ Status BuildLayers(Gemma4Config* c, const std::vector<bool>& sliding,
                            std::to_string(c->num_layers));
   }
   if (static_cast<int>(ffn_dims.size()) != c->num_layers) {
-    return InvalidArgument("per-layer FFN widths: " +
-                           std::to_string(ffn_dims.size()) +
-                           " entries for " + std::to_string(c->num_layers) +
-                           " layers");
+    return InvalidArgument(
+        "per-layer FFN widths: " + std::to_string(ffn_dims.size()) +
+        " entries for " + std::to_string(c->num_layers) + " layers");
   }
-  if (c->num_kv_shared_layers < 0 ||
-      c->num_kv_shared_layers >= c->num_layers) {
+  if (c->num_kv_shared_layers < 0 || c->num_kv_shared_layers >= c->num_layers) {
     return InvalidArgument("num_kv_shared_layers must be in 0.." +
                            std::to_string(c->num_layers - 1) + ", got " +
                            std::to_string(c->num_kv_shared_layers));
@@ -107,9 +119,10 @@ Status BuildLayers(Gemma4Config* c, const std::vector<bool>& sliding,
     lc.k_eq_v = full && c->attention_k_eq_v;
     lc.ffn_dim = ffn_dims[l];
     lc.rope_theta = full ? c->rope_theta_global : c->rope_theta_local;
-    lc.rope_pairs = full ? static_cast<int>(c->partial_rotary_global *
-                                            lc.head_dim / 2.0f + 1e-4f)
-                         : lc.head_dim / 2;
+    lc.rope_pairs =
+        full ? static_cast<int>(c->partial_rotary_global * lc.head_dim / 2.0f +
+                                1e-4f)
+             : lc.head_dim / 2;
     lc.kv_source = l;
     if (l >= first_shared) {
       // Shared layers read the last KV-owning layer of their own kind.
@@ -285,7 +298,8 @@ StatusOr<Gemma4Config> PresetByName(const std::string& name) {
 
 StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return InvalidArgument("config.json is not valid JSON");
+  if (root.is_discarded())
+    return InvalidArgument("config.json is not valid JSON");
   if (!root.is_object()) {
     return InvalidArgument("config.json must hold a JSON object");
   }
@@ -324,7 +338,8 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   c.kv_heads_global = c.kv_heads_local;
   FACET_RETURN_IF_ERROR(
       JsonInt32(t, "num_global_key_value_heads", false, &c.kv_heads_global));
-  FACET_RETURN_IF_ERROR(JsonInt32(t, "sliding_window", false, &c.sliding_window));
+  FACET_RETURN_IF_ERROR(
+      JsonInt32(t, "sliding_window", false, &c.sliding_window));
   FACET_RETURN_IF_ERROR(
       JsonInt32(t, "hidden_size_per_layer_input", false, &c.ple_dim));
   FACET_RETURN_IF_ERROR(
@@ -333,8 +348,8 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   FACET_RETURN_IF_ERROR(JsonFloat(t, "rms_norm_eps", &c.rms_eps));
   FACET_RETURN_IF_ERROR(
       JsonFloat(t, "final_logit_softcapping", &c.final_logit_softcap));
-  FACET_RETURN_IF_ERROR(JsonInt(t, "max_position_embeddings", false,
-                                &c.max_position_embeddings));
+  FACET_RETURN_IF_ERROR(
+      JsonInt(t, "max_position_embeddings", false, &c.max_position_embeddings));
   FACET_RETURN_IF_ERROR(JsonInt32(t, "bos_token_id", false, &c.bos_id));
   FACET_RETURN_IF_ERROR(JsonInt32(t, "pad_token_id", false, &c.pad_id));
   {
@@ -361,7 +376,8 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   if (rp != t.end() && rp->is_object()) {
     auto full = rp->find("full_attention");
     if (full != rp->end() && full->is_object()) {
-      FACET_RETURN_IF_ERROR(JsonFloat(*full, "rope_theta", &c.rope_theta_global));
+      FACET_RETURN_IF_ERROR(
+          JsonFloat(*full, "rope_theta", &c.rope_theta_global));
       c.partial_rotary_global = 1.0f;
       FACET_RETURN_IF_ERROR(
           JsonFloat(*full, "partial_rotary_factor", &c.partial_rotary_global));
@@ -393,7 +409,8 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   std::vector<bool> sliding;
   for (const json& v : *lt) {
     if (!v.is_string()) {
-      return InvalidArgument("config.json: layer_types entries must be strings");
+      return InvalidArgument(
+          "config.json: layer_types entries must be strings");
     }
     std::string s = v.get<std::string>();
     if (s == "sliding_attention") {
@@ -406,6 +423,11 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   }
   int ffn = 0;
   FACET_RETURN_IF_ERROR(JsonInt32(t, "intermediate_size", true, &ffn));
+  if (ffn <= 0 || ffn > (1 << 28)) {
+    return InvalidArgument("intermediate_size must be in 1.." +
+                           std::to_string(1 << 28) + ", got " +
+                           std::to_string(ffn));
+  }
   bool double_wide = false;
   FACET_RETURN_IF_ERROR(JsonBool(t, "use_double_wide_mlp", &double_wide));
   std::vector<int> ffn_dims(c.num_layers, ffn);
@@ -420,8 +442,7 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
 }
 
 StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
-  FACET_ASSIGN_OR_RETURN(std::string arch,
-                         g.GetString("general.architecture"));
+  FACET_ASSIGN_OR_RETURN(std::string arch, g.GetString("general.architecture"));
   if (arch != "gemma4") {
     return Unimplemented("unsupported GGUF architecture '" + arch +
                          "' (facet runs gemma4)");
@@ -431,8 +452,8 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
   auto get_int = [&](const std::string& key, int* out) -> Status {
     FACET_ASSIGN_OR_RETURN(int64_t v, g.GetInt(p + key));
     if (v < 0 || v > INT32_MAX) {
-      return InvalidArgument("GGUF '" + p + key + "' is out of range: " +
-                             std::to_string(v));
+      return InvalidArgument("GGUF '" + p + key +
+                             "' is out of range: " + std::to_string(v));
     }
     *out = static_cast<int>(v);
     return OkStatus();
@@ -456,12 +477,15 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
   FACET_RETURN_IF_ERROR(opt_int("attention.sliding_window", &c.sliding_window));
   FACET_RETURN_IF_ERROR(
       opt_int("attention.shared_kv_layers", &c.num_kv_shared_layers));
-  FACET_RETURN_IF_ERROR(opt_int("embedding_length_per_layer_input", &c.ple_dim));
+  FACET_RETURN_IF_ERROR(
+      opt_int("embedding_length_per_layer_input", &c.ple_dim));
   FACET_RETURN_IF_ERROR(opt_int("expert_count", &c.num_experts));
   FACET_RETURN_IF_ERROR(opt_int("expert_used_count", &c.top_k_experts));
   FACET_RETURN_IF_ERROR(opt_int("expert_feed_forward_length", &c.moe_ffn_dim));
-  FACET_RETURN_IF_ERROR(opt_float("attention.layer_norm_rms_epsilon", &c.rms_eps));
-  FACET_RETURN_IF_ERROR(opt_float("final_logit_softcapping", &c.final_logit_softcap));
+  FACET_RETURN_IF_ERROR(
+      opt_float("attention.layer_norm_rms_epsilon", &c.rms_eps));
+  FACET_RETURN_IF_ERROR(
+      opt_float("final_logit_softcapping", &c.final_logit_softcap));
   FACET_RETURN_IF_ERROR(opt_float("rope.freq_base", &c.rope_theta_global));
   FACET_RETURN_IF_ERROR(opt_float("rope.freq_base_swa", &c.rope_theta_local));
   int ctx = 0;
@@ -478,15 +502,24 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
     if (v->type != GgufType::kArray || v->nums.size() != n) {
       return InvalidArgument(
           "gemma4.attention.sliding_window_pattern must be an array with one "
-          "entry per layer (" + std::to_string(n) + ")");
+          "entry per layer (" +
+          std::to_string(n) + ")");
     }
     for (size_t l = 0; l < n; ++l) sliding[l] = v->nums[l] != 0;
   } else {
-    return NotFound("GGUF metadata key 'gemma4.attention.sliding_window_pattern' "
-                    "missing");
+    return NotFound(
+        "GGUF metadata key 'gemma4.attention.sliding_window_pattern' "
+        "missing");
   }
   FACET_ASSIGN_OR_RETURN(std::vector<int64_t> kv,
                          g.GetIntPerLayer(p + "attention.head_count_kv", n));
+  for (int64_t k : kv) {
+    if (k <= 0 || k > 4096) {
+      return InvalidArgument(
+          "gemma4.attention.head_count_kv is out of range: " +
+          std::to_string(k));
+    }
+  }
   c.kv_heads_local = c.kv_heads_global = static_cast<int>(kv[0]);
   for (size_t l = 0; l < n; ++l) {
     (sliding[l] ? c.kv_heads_local : c.kv_heads_global) =
@@ -495,8 +528,9 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
   for (size_t l = 0; l < n; ++l) {
     int want = sliding[l] ? c.kv_heads_local : c.kv_heads_global;
     if (kv[l] != want) {
-      return InvalidArgument("gemma4.attention.head_count_kv differs between "
-                             "layers of the same attention type");
+      return InvalidArgument(
+          "gemma4.attention.head_count_kv differs between "
+          "layers of the same attention type");
     }
   }
   FACET_ASSIGN_OR_RETURN(std::vector<int64_t> ff,
@@ -511,14 +545,18 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
   const TensorView* emb = g.FindTensor("token_embd.weight");
   if (emb == nullptr) return NotFound("tensor 'token_embd.weight' missing");
   c.vocab_size = emb->dim(1);
-  if (const GgufValue* v = g.Find("tokenizer.ggml.bos_token_id")) {
-    c.bos_id = static_cast<int>(v->as_int());
-  }
-  if (const GgufValue* v = g.Find("tokenizer.ggml.eos_token_id")) {
-    c.eos_id = static_cast<int>(v->as_int());
-  }
-  if (const GgufValue* v = g.Find("tokenizer.ggml.padding_token_id")) {
-    c.pad_id = static_cast<int>(v->as_int());
+  for (auto [key, out] :
+       {std::pair<const char*, int*>{"tokenizer.ggml.bos_token_id", &c.bos_id},
+        {"tokenizer.ggml.eos_token_id", &c.eos_id},
+        {"tokenizer.ggml.padding_token_id", &c.pad_id}}) {
+    if (g.Find(key) == nullptr) continue;
+    FACET_ASSIGN_OR_RETURN(int64_t id, g.GetInt(key));
+    if (id < 0 || id >= c.vocab_size) {
+      return InvalidArgument(std::string(key) + " " + std::to_string(id) +
+                             " is out of range (vocabulary of " +
+                             std::to_string(c.vocab_size) + ")");
+    }
+    *out = static_cast<int>(id);
   }
   // Proportional RoPE is stored as llama.cpp's rope_freqs factors: 1.0 for
   // rotated pairs, a huge divisor (no rotation) for the rest.
@@ -534,8 +572,9 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
     while (pairs < rf->elements() && f[pairs] == 1.0f) ++pairs;
     for (int64_t k = pairs; k < rf->elements(); ++k) {
       if (!(f[k] > 1e6f)) {
-        return Unimplemented("rope_freqs.weight holds general frequency "
-                             "factors; only proportional RoPE is supported");
+        return Unimplemented(
+            "rope_freqs.weight holds general frequency "
+            "factors; only proportional RoPE is supported");
       }
     }
     c.partial_rotary_global =

@@ -11,7 +11,8 @@ int64_t KvCache::SlotsFor(const Gemma4Config& c, const LayerConfig& lc,
                           int64_t context, int max_chunk) {
   if (lc.kind == AttentionKind::kFull) return context;
   // A chunk of n tokens still needs the W-1 keys before its first token.
-  return std::min<int64_t>(context, c.sliding_window + max_chunk - 1);
+  return std::min<int64_t>(
+      context, static_cast<int64_t>(c.sliding_window) + max_chunk - 1);
 }
 
 uint64_t KvCache::BytesFor(const Gemma4Config& c, int64_t context,
@@ -43,10 +44,19 @@ Status KvCache::Init(const Gemma4Config& c, int64_t context, int max_chunk) {
     Store s;
     s.slots = SlotsFor(c, lc, context, max_chunk);
     s.row = static_cast<int64_t>(lc.n_kv_heads) * lc.head_dim;
+    // Refuse sizes that overflow or that no machine could hold, before
+    // asking the allocator.
+    int64_t elems = 0;
+    if (__builtin_mul_overflow(s.slots, s.row, &elems) ||
+        elems > (int64_t{1} << 40) / static_cast<int64_t>(sizeof(float))) {
+      return Status(StatusCode::kResourceExhausted,
+                    "the KV cache for " + std::to_string(context) +
+                        " positions is too large");
+    }
     try {
       s.k.resize(s.slots * s.row);
       s.v.resize(s.slots * s.row);
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {
       return Status(StatusCode::kResourceExhausted,
                     "cannot allocate the KV cache for " +
                         std::to_string(context) + " positions");

@@ -32,8 +32,7 @@ std::vector<float> ToF32(const TensorView* t) {
 }
 
 // out = x / sqrt(mean(x^2) + eps) * w   (w == nullptr: no weight)
-void RmsNorm(const float* x, const float* w, float* out, int64_t n,
-             float eps) {
+void RmsNorm(const float* x, const float* w, float* out, int64_t n, float eps) {
   double ss = 0;
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
   const float r = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
@@ -85,8 +84,7 @@ StatusOr<std::unique_ptr<TextDecoder>> TextDecoder::Create(const Model& m) {
   // embeddings that is bf16(sqrt(H)) (spec 2.3). GGUF engines use fp32.
   d->embed_scale_ = std::sqrt(static_cast<float>(c.hidden_size));
   if (w.token_embd->dtype == kernels::DType::kBF16) {
-    d->embed_scale_ =
-        kernels::Bf16ToFp32(kernels::Fp32ToBf16(d->embed_scale_));
+    d->embed_scale_ = kernels::Bf16ToFp32(kernels::Fp32ToBf16(d->embed_scale_));
   }
   d->layers_.resize(c.num_layers);
   for (int l = 0; l < c.num_layers; ++l) {
@@ -157,8 +155,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
   if (P > 0) {
     Resize(&s->ple, n * LP);
     Resize(&s->ple_a, LP);
-    kernels::MatMul(Mat(w.ple_model_proj), s->x.data(), n, s->ple.data(),
-                    pool);
+    kernels::MatMul(Mat(w.ple_model_proj), s->x.data(), n, s->ple.data(), pool);
     const float inv_sqrt_h = 1.f / std::sqrt(static_cast<float>(H));
     const float inv_sqrt2 = 1.f / std::sqrt(2.f);
     const float sqrt_p = std::sqrt(static_cast<float>(P));  // 16 for P=256
@@ -190,8 +187,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
         const float* q = s->ple.data() + t * LP + l * P;
         for (int64_t i = 0; i < P; ++i) g[i] = GeluTanh(g[i]) * q[i];
       }
-      kernels::MatMul(Mat(lw.ple_proj), s->gate.data(), n, s->tmp.data(),
-                      pool);
+      kernels::MatMul(Mat(lw.ple_proj), s->gate.data(), n, s->tmp.data(), pool);
       for (int t = 0; t < n; ++t) {
         float* y = s->tmp.data() + t * H;
         RmsNorm(y, v.ple_post_norm.data(), y, H, c.rms_eps);
@@ -206,8 +202,8 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
   const int first = all_logits ? 0 : n - 1;
   const int m = n - first;
   Resize(&s->logits_h, m * H);
-  RmsNormRows(s->x.data() + first * H, output_norm_.data(),
-              s->logits_h.data(), m, H, c.rms_eps);
+  RmsNormRows(s->x.data() + first * H, output_norm_.data(), s->logits_h.data(),
+              m, H, c.rms_eps);
   kernels::MatMul(emb, s->logits_h.data(), m, logits, pool);
   if (c.final_logit_softcap > 0) {
     const float cap = c.final_logit_softcap;
@@ -258,8 +254,7 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
         const float* kr = s->k.data() + t * kv_dim + g * d;
         const float* vr = s->v.data() + t * kv_dim + g * d;
         RmsNorm(kr, v.k_norm.data(), kc + g * d, d, eps);
-        Rope(kc + g * d, static_cast<int>(d), v.rope_inv_freq.data(),
-             pos0 + t);
+        Rope(kc + g * d, static_cast<int>(d), v.rope_inv_freq.data(), pos0 + t);
         RmsNorm(vr, nullptr, vc + g * d, d, eps);
       }
     }
@@ -299,8 +294,7 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
           float* out = s->att.data() + t * q_dim + h * d;
           std::fill(out, out + d, 0.f);
           for (int64_t j = lo; j <= pos; ++j) {
-            kt.axpy_f32(scores[j - lo] * inv, cache->V(src, j) + g * d, out,
-                        d);
+            kt.axpy_f32(scores[j - lo] * inv, cache->V(src, j) + g * d, out, d);
           }
         }
       });
@@ -378,10 +372,9 @@ void TextDecoder::MoE(int l, int n, Scratch* s, pthreadpool_t pool) const {
     double sum = 0;
     for (int64_t e = 0; e < X; ++e) sum += (p[e] = std::exp(lg[e] - mx));
     std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(),
-                      [&](int a, int b) {
-                        return p[a] > p[b] || (p[a] == p[b] && a < b);
-                      });
+    std::partial_sort(
+        idx.begin(), idx.begin() + K, idx.end(),
+        [&](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
     double top = 0;
     for (int k = 0; k < K; ++k) top += p[idx[k]];
     for (int k = 0; k < K; ++k) {

@@ -139,10 +139,9 @@ StatusOr<Weights> BindWeights(const Gemma4Config& c,
     std::vector<int64_t> got = t->shape;
     while (got.size() > spec.shape.size() && got.back() == 1) got.pop_back();
     if (got != spec.shape) {
-      return InvalidArgument("tensor '" + spec.name + "' has shape " +
-                             ShapeString(t->shape) + ", expected " +
-                             ShapeString(spec.shape) +
-                             " for this configuration");
+      return InvalidArgument(
+          "tensor '" + spec.name + "' has shape " + ShapeString(t->shape) +
+          ", expected " + ShapeString(spec.shape) + " for this configuration");
     }
     const bool is_vector = spec.shape.size() == 1;
     if (is_vector && t->dtype != kernels::DType::kF32 &&

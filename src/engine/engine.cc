@@ -6,10 +6,36 @@
 #include "facet/facet.h"
 #include "models/gemma4/text.h"
 #include "src/engine/engine_impl.h"
+#include "src/engine/generation_defaults.h"
 #include "src/engine/model_info.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
+namespace {
+
+// Touches every page of every tensor once, so weights come from memory,
+// not disk, on the first forward pass.
+void Prefetch(const gemma4::Model& model,
+              const std::function<void(float)>& progress) {
+  std::vector<const TensorView*> tensors = model.AllTensors();
+  uint64_t total = 0, done = 0;
+  for (const TensorView* t : tensors) total += t->nbytes;
+  volatile uint8_t sink = 0;
+  float last = -1;
+  for (const TensorView* t : tensors) {
+    for (uint64_t off = 0; off < t->nbytes; off += 4096) sink += t->data[off];
+    done += t->nbytes;
+    const float f = total ? static_cast<float>(done) / total : 1.f;
+    if (progress && f - last >= 0.01f) {
+      progress(f);
+      last = f;
+    }
+  }
+  if (progress && last < 1.f) progress(1.f);
+  (void)sink;
+}
+
+}  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -30,6 +56,21 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   FACET_ASSIGN_OR_RETURN(impl->decoder,
                          gemma4::TextDecoder::Create(*impl->model));
   impl->info = MakeModelInfo(*impl->model);
+  if (options.prefetch) Prefetch(*impl->model, options.on_load_progress);
+  // A model file without a tokenizer still computes logits from ids.
+  StatusOr<std::unique_ptr<Tokenizer>> tok =
+      Tokenizer::ForModelPath(options.model_path);
+  if (tok.ok()) {
+    impl->tokenizer = std::move(tok).value();
+  } else if (tok.status().code() != StatusCode::kNotFound) {
+    return tok.status();
+  }
+  FACET_RETURN_IF_ERROR(LoadGenerationDefaults(
+      *impl->model, &impl->default_sampling, &impl->empty_thought_prefill));
+  if (!impl->info.preset.empty() && !impl->empty_thought_prefill) {
+    impl->empty_thought_prefill =
+        gemma4::PresetPrefillsEmptyThought(impl->info.preset);
+  }
   int threads = options.num_threads;
   if (threads == 0) {
     threads = std::max(1u, std::thread::hardware_concurrency());
@@ -46,6 +87,24 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
 }
 
 const ModelInfo& Engine::info() const { return impl_->info; }
+SamplerOptions Engine::DefaultSampling() const {
+  return impl_->default_sampling;
+}
+
+StatusOr<std::vector<int>> Engine::Tokenize(const std::string& text,
+                                            bool parse_special,
+                                            bool add_bos) const {
+  if (impl_->tokenizer == nullptr) {
+    return FailedPrecondition("the model file has no tokenizer");
+  }
+  return impl_->tokenizer->Encode(text, add_bos, parse_special);
+}
+
+std::string Engine::Detokenize(const std::vector<int>& ids,
+                               bool render_special) const {
+  if (impl_->tokenizer == nullptr) return "";
+  return impl_->tokenizer->Decode(ids, render_special);
+}
 int Engine::num_threads() const { return impl_->num_threads; }
 
 }  // namespace facet

@@ -45,8 +45,7 @@ ModelInfo MakeModelInfo(const gemma4::Model& model) {
   const gemma4::Gemma4Config& c = model.config();
   ModelInfo info;
   info.path = model.path();
-  info.format =
-      model.format() == gemma4::SourceFormat::kGguf ? "gguf" : "hf";
+  info.format = model.format() == gemma4::SourceFormat::kGguf ? "gguf" : "hf";
   info.architecture = "gemma4";
   info.preset = MatchPreset(c);
   info.vocab_size = c.vocab_size;

@@ -29,8 +29,22 @@ StatusOr<std::unique_ptr<Session>> Engine::NewSession(
   auto impl = std::make_unique<Session::Impl>();
   impl->engine = impl_.get();
   impl->options = o;
-  FACET_RETURN_IF_ERROR(
-      impl->cache.Init(c, o.context_length, o.prefill_chunk));
+  FACET_RETURN_IF_ERROR(impl->cache.Init(c, o.context_length, o.prefill_chunk));
+  impl->chat.enable_thinking = o.enable_thinking;
+  impl->chat.empty_thought_prefill = impl_->empty_thought_prefill;
+  if (!o.tools_json.empty()) {
+    impl->chat.tools = nlohmann::json::parse(o.tools_json, nullptr, false);
+    if (impl->chat.tools.is_discarded()) {
+      return InvalidArgument("SessionOptions.tools_json is not valid JSON");
+    }
+  }
+  FACET_RETURN_IF_ERROR(gemma4::ValidateChatOptions(impl->chat));
+  if (!o.system_prompt.empty()) {
+    gemma4::ChatMessage m;
+    m.role = gemma4::ChatMessage::kSystem;
+    m.content = o.system_prompt;
+    impl->pending.push_back(std::move(m));
+  }
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -39,13 +53,19 @@ Session::~Session() = default;
 
 Status Session::Prefill(const std::vector<int>& tokens,
                         std::vector<float>* logits, bool all_logits) {
+  return PrefillWithProgress(tokens, logits, all_logits, nullptr);
+}
+
+Status Session::PrefillWithProgress(
+    const std::vector<int>& tokens, std::vector<float>* logits, bool all_logits,
+    const std::function<void(int64_t, int64_t)>& progress) {
   const Engine::Impl& e = *impl_->engine;
   const int64_t V = e.model->config().vocab_size;
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return InvalidArgument("Prefill: no tokens");
   if (impl_->position + n > impl_->cache.context()) {
-    return OutOfRange("prompt of " + std::to_string(n) + " tokens at position " +
-                      std::to_string(impl_->position) +
+    return OutOfRange("prompt of " + std::to_string(n) +
+                      " tokens at position " + std::to_string(impl_->position) +
                       " does not fit the context length " +
                       std::to_string(impl_->cache.context()));
   }
@@ -64,11 +84,12 @@ Status Session::Prefill(const std::vector<int>& tokens,
     float* out = nullptr;
     if (logits != nullptr && all_logits) out = logits->data() + b * V;
     if (logits != nullptr && !all_logits && last) out = logits->data();
-    Status s = e.decoder->Forward(tokens.data() + b, m, impl_->position,
-                                  &impl_->cache, &impl_->scratch, e.pool, out,
-                                  all_logits);
+    Status s =
+        e.decoder->Forward(tokens.data() + b, m, impl_->position, &impl_->cache,
+                           &impl_->scratch, e.pool, out, all_logits);
     if (!s.ok()) return s;
     impl_->position += m;
+    if (progress) progress(b + m, n);
   }
   return OkStatus();
 }
@@ -77,7 +98,20 @@ Status Session::Decode(int token, std::vector<float>* logits) {
   return Prefill({token}, logits, false);
 }
 
-void Session::Reset() { impl_->position = 0; }
+void Session::Reset() {
+  impl_->position = 0;
+  impl_->tokens.clear();
+  impl_->history.clear();
+  impl_->pending.clear();
+  impl_->pending_close.clear();
+  impl_->stats = Stats();
+  if (!impl_->options.system_prompt.empty()) {
+    gemma4::ChatMessage m;
+    m.role = gemma4::ChatMessage::kSystem;
+    m.content = impl_->options.system_prompt;
+    impl_->pending.push_back(std::move(m));
+  }
+}
 int64_t Session::position() const { return impl_->position; }
 int64_t Session::context_length() const { return impl_->cache.context(); }
 

@@ -194,9 +194,9 @@ Status ReadValue(Cursor* c, GgufType t, GgufValue* v, int depth) {
 }  // namespace
 
 const char* GgufTypeName(GgufType type) {
-  static const char* kNames[] = {"uint8", "int8",   "uint16", "int16", "uint32",
-                                 "int32", "float32", "bool",  "string", "array",
-                                 "uint64", "int64", "float64"};
+  static const char* kNames[] = {
+      "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+      "bool",  "string", "array",  "uint64", "int64",  "float64"};
   uint32_t t = static_cast<uint32_t>(type);
   return t < 13 ? kNames[t] : "unknown";
 }
@@ -246,6 +246,9 @@ int64_t GgufValue::as_int() const {
       return i;
     case GgufType::kFloat32:
     case GgufType::kFloat64:
+      // Saturate: a float-to-int cast out of range is undefined.
+      if (!(f > -9.2e18)) return f != f ? 0 : INT64_MIN;
+      if (!(f < 9.2e18)) return INT64_MAX;
       return static_cast<int64_t>(f);
     default:
       return u > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
@@ -289,10 +292,9 @@ std::string GgufValue::DebugString(size_t max_items) const {
       return s + "]";
     }
     default:
-      return is_integer() && (type == GgufType::kInt8 ||
-                              type == GgufType::kInt16 ||
-                              type == GgufType::kInt32 ||
-                              type == GgufType::kInt64)
+      return is_integer() &&
+                     (type == GgufType::kInt8 || type == GgufType::kInt16 ||
+                      type == GgufType::kInt32 || type == GgufType::kInt64)
                  ? std::to_string(i)
                  : std::to_string(u);
   }
@@ -416,8 +418,8 @@ Status GgufFile::ParseImpl(const uint8_t* data, size_t size) {
     if (info.shape[0] % ti->block_elems != 0) {
       return DataLoss("tensor '" + info.name + "' row length " +
                       std::to_string(info.shape[0]) +
-                      " is not a multiple of the " + ti->name +
-                      " block size " + std::to_string(ti->block_elems));
+                      " is not a multiple of the " + ti->name + " block size " +
+                      std::to_string(ti->block_elems));
     }
     uint64_t elems = 1;
     for (int64_t d : info.shape) {

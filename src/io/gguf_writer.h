@@ -4,6 +4,7 @@
 #define FACET_SRC_IO_GGUF_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,15 @@ class GgufWriter {
   Status AddTensor(const std::string& name, kernels::DType dtype,
                    const std::vector<int64_t>& shape, const void* data,
                    size_t nbytes);
+  // A tensor whose bytes are produced only while WriteFile streams the
+  // file, so converting a large model never holds it all in memory.
+  // `produce` must append exactly the tensor's byte size to `out`.
+  using Producer = std::function<Status(std::string* out)>;
+  Status AddTensorLazy(const std::string& name, kernels::DType dtype,
+                       const std::vector<int64_t>& shape, Producer produce);
 
-  // The whole file image.
-  std::string Serialize() const;
+  // The whole file image (tests and small files; runs the producers).
+  StatusOr<std::string> Serialize() const;
   Status WriteFile(const std::string& path) const;
 
  private:
@@ -46,8 +53,15 @@ class GgufWriter {
     std::string name;
     kernels::DType dtype;
     std::vector<int64_t> shape;
-    std::string bytes;
+    uint64_t nbytes;
+    std::string bytes;  // when produce is empty
+    Producer produce;
   };
+  StatusOr<uint64_t> CheckShape(const std::string& name, kernels::DType dtype,
+                                const std::vector<int64_t>& shape) const;
+  std::string Header() const;
+  // Streams header and data to `sink`.
+  Status Emit(const std::function<Status(const std::string&)>& sink) const;
   std::string kv_bytes_;
   uint64_t n_kv_ = 0;
   uint64_t alignment_;

@@ -19,9 +19,9 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    return Status(err == ENOENT ? StatusCode::kNotFound
-                                : StatusCode::kInvalidArgument,
-                  "cannot open '" + path + "': " + std::strerror(err));
+    return Status(
+        err == ENOENT ? StatusCode::kNotFound : StatusCode::kInvalidArgument,
+        "cannot open '" + path + "': " + std::strerror(err));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -36,8 +36,8 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);
-      return InvalidArgument("cannot map '" + path + "': " +
-                             std::strerror(err));
+      return InvalidArgument("cannot map '" + path +
+                             "': " + std::strerror(err));
     }
     file->data_ = static_cast<const uint8_t*>(p);
   }

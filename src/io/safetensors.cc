@@ -50,6 +50,14 @@ bool GetUnsigned(const json& j, uint64_t* out) {
 
 // Dumps a small JSON value for an error message, never throwing on bad UTF-8.
 std::string Brief(const json& j) {
+  // dump() recurses once per nesting level: name containers by type only.
+  bool flat = j.is_array() && j.size() <= 8;
+  if (flat) {
+    for (const json& e : j) flat = flat && e.is_primitive();
+  }
+  if (j.is_structured() && !flat) {
+    return std::string("a JSON ") + j.type_name();
+  }
   std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 64) s = s.substr(0, 61) + "...";
   return s;

@@ -6,9 +6,9 @@
 
 #include "facet/status.h"
 
-#define FACET_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::facet::Status facet_status_ = (expr);   \
+#define FACET_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::facet::Status facet_status_ = (expr);        \
     if (!facet_status_.ok()) return facet_status_; \
   } while (0)
 

@@ -1,0 +1,217 @@
+// facet run (one prompt, streamed) and facet chat (interactive REPL).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "examples/cli/common.h"
+
+namespace facet::cli {
+namespace {
+
+std::atomic<Session*> g_active{nullptr};
+std::atomic<bool> g_interrupted{false};
+
+// Ctrl-C stops the answer being generated; at the prompt it quits.
+void OnSigint(int) {
+  Session* s = g_active.load();
+  if (s != nullptr) {
+    s->Cancel();
+  } else {
+    g_interrupted.store(true);
+  }
+}
+
+Status ParseFloat(const Args& args, const std::string& flag, float* out) {
+  if (!args.Has(flag)) return Status();
+  const std::string v = args.Get(flag);
+  char* end = nullptr;
+  float f = std::strtof(v.c_str(), &end);
+  if (v.empty() || *end != '\0') {
+    return Status(StatusCode::kInvalidArgument,
+                  "option " + flag + " expects a number, got '" + v + "'");
+  }
+  *out = f;
+  return Status();
+}
+
+Status SamplingFlags(const Args& args, SamplerOptions* o) {
+  Status s;
+  if (!(s = ParseFloat(args, "--temp", &o->temperature)).ok()) return s;
+  if (!(s = ParseFloat(args, "--top-p", &o->top_p)).ok()) return s;
+  if (!(s = ParseFloat(args, "--min-p", &o->min_p)).ok()) return s;
+  if (!(s = ParseFloat(args, "--repeat-penalty", &o->repetition_penalty)).ok())
+    return s;
+  if (!(s = ParseFloat(args, "--presence-penalty", &o->presence_penalty)).ok())
+    return s;
+  if (!(s = ParseFloat(args, "--frequency-penalty", &o->frequency_penalty))
+           .ok())
+    return s;
+  long long v = o->top_k;
+  if (!(s = args.GetInt("--top-k", 0, 1 << 30, &v)).ok()) return s;
+  o->top_k = static_cast<int>(v);
+  v = static_cast<long long>(o->seed);
+  if (!(s = args.GetInt("--seed", 0, (1ll << 62), &v)).ok()) return s;
+  o->seed = static_cast<uint64_t>(v);
+  return Status();
+}
+
+StatusOr<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status(StatusCode::kNotFound, "cannot read '" + path + "'");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const char* StopName(StopReason r) {
+  switch (r) {
+    case StopReason::kEndOfTurn:
+      return "end of turn";
+    case StopReason::kStopString:
+      return "stop string";
+    case StopReason::kMaxTokens:
+      return "token limit";
+    case StopReason::kCancelled:
+      return "stopped";
+    case StopReason::kContextFull:
+      return "context full";
+  }
+  return "?";
+}
+
+// Streams one answer; returns its status.
+Status Answer(Session* session, const GenerateOptions& base, bool show_stats) {
+  GenerateOptions o = base;
+  ProgressBar bar("prompt");
+  o.on_prefill_progress = [&](int64_t done, int64_t total) {
+    if (total >= 256) bar.Update(static_cast<float>(done) / total);
+  };
+  bool in_thought = false;
+  auto on_event = [&](const StreamEvent& ev) {
+    bar.Done();
+    if (ev.kind == StreamEvent::Kind::kThinking) {
+      if (!in_thought) std::fputs("[thinking] ", stdout);
+      in_thought = true;
+      std::fputs(ev.text.c_str(), stdout);
+    } else if (ev.kind == StreamEvent::Kind::kText) {
+      if (in_thought) std::fputs("\n[answer] ", stdout);
+      in_thought = false;
+      std::fputs(ev.text.c_str(), stdout);
+    } else {
+      std::printf("\n[tool call] %s %s\n", ev.tool_call.name.c_str(),
+                  ev.tool_call.arguments_json.c_str());
+    }
+    std::fflush(stdout);
+    return true;
+  };
+  g_active.store(session);
+  StatusOr<Response> r = session->Generate(o, on_event);
+  g_active.store(nullptr);
+  bar.Done();
+  std::fputs("\n", stdout);
+  if (!r.ok()) return r.status();
+  if (show_stats) {
+    Stats st = session->stats();
+    std::fprintf(stderr,
+                 "[%lld prompt tokens, %.1f tok/s prefill, first token %.2f "
+                 "s; %lld tokens, %.1f tok/s decode; %s]\n",
+                 static_cast<long long>(st.prompt_tokens),
+                 st.prefill_tokens_per_s, st.time_to_first_token_s,
+                 static_cast<long long>(st.generated_tokens),
+                 st.decode_tokens_per_s, StopName(r->stop_reason));
+  }
+  return Status();
+}
+
+}  // namespace
+
+int RunGenerate(int argc, char** argv, bool interactive) {
+  Args args;
+  std::set<std::string> flags = CommonFlags();
+  flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
+                "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
+                "--frequency-penalty", "--tools"});
+  Status s = args.Parse(argc, argv, 2, flags, {"--think", "--no-stats"});
+  if (!s.ok()) return Fail(s);
+  EngineOptions eo;
+  SessionOptions so;
+  if (!(s = CommonOptions(args, &eo, &so)).ok()) return Fail(s);
+  std::string prompt = args.Get("-p");
+  if (args.Has("-f")) {
+    StatusOr<std::string> t = ReadText(args.Get("-f"));
+    if (!t.ok()) return Fail(t.status());
+    prompt = *t;
+  }
+  if (!interactive && prompt.empty()) {
+    return Fail(Status(StatusCode::kInvalidArgument,
+                       "run needs a prompt: -p <text> or -f <file>"));
+  }
+  long long n = 512;
+  if (!(s = args.GetInt("-n", 1, 1 << 24, &n)).ok()) return Fail(s);
+  so.system_prompt = args.Get("--system");
+  so.enable_thinking = args.Has("--think");
+  if (args.Has("--tools")) {
+    StatusOr<std::string> t = ReadText(args.Get("--tools"));
+    if (!t.ok()) return Fail(t.status());
+    so.tools_json = *t;
+  }
+  StatusOr<std::shared_ptr<Engine>> engine = LoadEngine(eo);
+  if (!engine.ok()) return Fail(engine.status());
+  GenerateOptions go;
+  go.max_tokens = static_cast<int>(n);
+  go.sampling = (*engine)->DefaultSampling();
+  if (!(s = SamplingFlags(args, &go.sampling)).ok()) return Fail(s);
+  StatusOr<std::unique_ptr<Session>> session = (*engine)->NewSession(so);
+  if (!session.ok()) return Fail(session.status());
+  const bool stats = !args.Has("--no-stats");
+  struct sigaction sa = {};
+  sa.sa_handler = OnSigint;
+  sigaction(SIGINT, &sa, nullptr);
+
+  if (!interactive) {
+    if (!(s = (*session)->AddMessage(Role::kUser, prompt)).ok()) return Fail(s);
+    s = Answer(session->get(), go, stats);
+    return s.ok() ? 0 : Fail(s);
+  }
+  if (isatty(0)) {
+    std::fprintf(stderr,
+                 "facet chat: type a message; /reset starts over, /exit "
+                 "quits, Ctrl-C stops an answer.\n");
+  }
+  std::string line = prompt;
+  bool have = !prompt.empty();
+  while (true) {
+    if (!have) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+      if (!std::getline(std::cin, line) || g_interrupted.load()) break;
+    }
+    have = false;
+    if (line == "/exit" || line == "/quit") break;
+    if (line == "/reset") {
+      (*session)->Reset();
+      std::fputs("(conversation cleared)\n", stdout);
+      continue;
+    }
+    if (line.empty()) continue;
+    if (!(s = (*session)->AddMessage(Role::kUser, line)).ok()) return Fail(s);
+    s = Answer(session->get(), go, stats);
+    if (!s.ok()) {
+      std::fprintf(stderr, "facet: %s\n", s.ToString().c_str());
+      if (s.code() != StatusCode::kOutOfRange) return 1;
+      std::fputs("(the context is full: /reset to start over)\n", stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace facet::cli
