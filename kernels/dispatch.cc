@@ -204,6 +204,9 @@ bool ForceIsa(Isa isa) {
 
 void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
             pthreadpool_t pool) {
+  // Small products run inline: waking the pool costs more than they do,
+  // and a starved worker on a busy machine would stall every call.
+  if (static_cast<double>(w.rows) * w.cols * n < 65536.0) pool = nullptr;
   if (n <= 0 || w.rows <= 0) return;
   const KernelTable& k = Kernels();
   const GemmFn gemm = k.Gemm(w.dtype);

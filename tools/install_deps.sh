@@ -10,4 +10,6 @@ apt-get install -y -qq --no-install-recommends \
   libsentencepiece-dev sentencepiece nlohmann-json3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang libclang-rt-14-dev \
-  python3 python3-numpy
+  python3 python3-numpy tmux
+# Node.js + npm fetch the tokenizer parity data; keep an existing install.
+command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm

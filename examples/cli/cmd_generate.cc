@@ -140,7 +140,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
                 "--frequency-penalty", "--tools"});
-  Status s = args.Parse(argc, argv, 2, flags, {"--think", "--no-stats"});
+  Status s = args.Parse(argc, argv, 2, flags, {"--think", "--no-stats", "--ignore-eos"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
@@ -168,6 +168,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   if (!engine.ok()) return Fail(engine.status());
   GenerateOptions go;
   go.max_tokens = static_cast<int>(n);
+  go.ignore_eos = args.Has("--ignore-eos");
   go.sampling = (*engine)->DefaultSampling();
   if (!(s = SamplingFlags(args, &go.sampling)).ok()) return Fail(s);
   StatusOr<std::unique_ptr<Session>> session = (*engine)->NewSession(so);

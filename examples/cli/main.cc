@@ -35,7 +35,9 @@ constexpr char kUsage[] =
     "  --temp <x>      temperature (0 = greedy; default from the model)\n"
     "  --top-k <n> --top-p <x> --min-p <x> --seed <n>\n"
     "  --repeat-penalty <x> --presence-penalty <x> --frequency-penalty <x>\n"
-    "  --tools <file>  JSON array of tool declarations\n";
+    "  --tools <file>  JSON array of tool declarations\n"
+    "  --ignore-eos    keep generating past the end of the turn\n"
+    "  --no-stats      no stats line after each answer\n";
 
 }  // namespace
 

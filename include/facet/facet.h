@@ -61,6 +61,9 @@ struct GenerateOptions {
   // Generation also stops (before the string) when the answer text
   // contains one of these.
   std::vector<std::string> stop_strings;
+  // Never end the turn on <eos>/<turn|> (benchmarks and tests); the answer
+  // runs to max_tokens, a stop string or the context limit.
+  bool ignore_eos = false;
   // Called after each prefill chunk with (tokens done, tokens total).
   std::function<void(int64_t done, int64_t total)> on_prefill_progress;
 };

@@ -266,8 +266,13 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int64_t group = nh / nkv;
   const bool sliding = lc.kind == AttentionKind::kSliding;
   const kernels::KernelTable& kt = kernels::Kernels();
+  // Tiny attention (short context, small heads) runs inline.
+  const double work = static_cast<double>(n) * nh * d *
+                      (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window)
+                               : pos0 + n);
   kernels::ParallelFor(
-      pool, static_cast<size_t>(n * nh), 1, [&](size_t b, size_t e) {
+      work < 65536.0 ? nullptr : pool, static_cast<size_t>(n * nh), 1,
+      [&](size_t b, size_t e) {
         thread_local std::vector<float> scores;
         for (size_t task = b; task < e; ++task) {
           const int64_t t = task / nh, h = task % nh, g = h / group;

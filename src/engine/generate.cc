@@ -2,6 +2,7 @@
 // Gemma 4 format, append them to the KV cache, sample the model's turn,
 // stream it, and stop on <turn|>, <eos>, stop strings or limits.
 #include <chrono>
+#include <cmath>
 
 #include "facet/facet.h"
 #include "src/engine/engine_impl.h"
@@ -230,6 +231,11 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
       break;
     }
     if (generated >= options.max_tokens) break;
+    if (options.ignore_eos) {
+      for (int id : {eos, end_turn, tool_response}) {
+        if (id >= 0 && id < V) logits[id] = -INFINITY;
+      }
+    }
     const int next =
         sampler.Sample(logits.data(), static_cast<int>(V), s.tokens);
     if (generated == 0) t_first = Clock::now();
