@@ -44,12 +44,15 @@ std::vector<Isa> AvailableIsas() {
   return out;
 }
 
-// Column counts per type: the block-size multiples the brief lists; any
-// count for the float types.
+// Column counts per type: block-size multiples from one block up (any count
+// for the float types), and one whose rows pass 4 KB, where the GEMV
+// kernels switch from one row at a time to row blocks.
 std::vector<int64_t> ColsFor(DType t) {
-  if (IsK(t)) return {256, 512, 2816};
   if (IsFloat(t)) return {1, 7, 8, 13, 32, 96, 2085};
-  return {32, 64, 96, 256, 512, 2048 + 32};
+  const int64_t long_row =
+      (4500 / BlockBytes(t) + 1) * BlockElems(t);  // > 4096 bytes
+  if (IsK(t)) return {256, 512, 2816, long_row};
+  return {32, 64, 96, 256, 512, 2048 + 32, long_row};
 }
 const int64_t kRows[] = {1, 3, 4, 5, 17, 64};
 const int64_t kTokens[] = {1, 2, 3, 4, 5, 8, 17};
@@ -358,31 +361,33 @@ TEST_P(GemmTest, TilingDoesNotChangeBits) {
   std::mt19937 rng(7 + static_cast<int>(type));
   for (Isa isa : AvailableIsas()) {
     const GemmFn gemm = KernelsFor(isa)->Gemm(type);
-    const int64_t cols = ColsFor(type)[1], rows = 19, n = 13;
-    const int64_t rb = RowBytes(type, cols);
-    std::vector<uint8_t> w = RandomWeights(type, rows, cols, &rng);
-    std::vector<float> x = RandomActs(n, cols, &rng);
-    int64_t as;
-    std::vector<uint8_t> a = RefActs(type, x.data(), n, cols, &as);
-    std::vector<float> all(static_cast<size_t>(n * rows));
-    gemm(w.data(), rb, rows, cols, a.data(), as, n, all.data(), rows);
-    for (int64_t t = 0; t < n; ++t) {
-      std::vector<float> one(static_cast<size_t>(rows));
-      gemm(w.data(), rb, rows, cols, a.data() + t * as, as, 1, one.data(),
-           rows);
-      for (int64_t r = 0; r < rows; ++r) {
-        ASSERT_EQ(std::memcmp(&one[r], &all[t * rows + r], 4), 0)
-            << IsaName(isa) << " " << DTypeName(type) << " r " << r << " t "
-            << t;
-      }
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      std::vector<float> col(static_cast<size_t>(n));
-      gemm(w.data() + r * rb, rb, 1, cols, a.data(), as, n, col.data(), 1);
+    for (int64_t cols : {ColsFor(type)[1], ColsFor(type).back()}) {
+      const int64_t rows = 19, n = 13;
+      const int64_t rb = RowBytes(type, cols);
+      std::vector<uint8_t> w = RandomWeights(type, rows, cols, &rng);
+      std::vector<float> x = RandomActs(n, cols, &rng);
+      int64_t as;
+      std::vector<uint8_t> a = RefActs(type, x.data(), n, cols, &as);
+      std::vector<float> all(static_cast<size_t>(n * rows));
+      gemm(w.data(), rb, rows, cols, a.data(), as, n, all.data(), rows);
       for (int64_t t = 0; t < n; ++t) {
-        ASSERT_EQ(std::memcmp(&col[t], &all[t * rows + r], 4), 0)
-            << IsaName(isa) << " " << DTypeName(type) << " r " << r << " t "
-            << t;
+        std::vector<float> one(static_cast<size_t>(rows));
+        gemm(w.data(), rb, rows, cols, a.data() + t * as, as, 1, one.data(),
+             rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          ASSERT_EQ(std::memcmp(&one[r], &all[t * rows + r], 4), 0)
+              << IsaName(isa) << " " << DTypeName(type) << " r " << r << " t "
+              << t;
+        }
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<float> col(static_cast<size_t>(n));
+        gemm(w.data() + r * rb, rb, 1, cols, a.data(), as, n, col.data(), 1);
+        for (int64_t t = 0; t < n; ++t) {
+          ASSERT_EQ(std::memcmp(&col[t], &all[t * rows + r], 4), 0)
+              << IsaName(isa) << " " << DTypeName(type) << " r " << r << " t "
+              << t;
+        }
       }
     }
   }

@@ -140,7 +140,8 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
                 "--frequency-penalty", "--tools"});
-  Status s = args.Parse(argc, argv, 2, flags, {"--think", "--no-stats", "--ignore-eos"});
+  Status s = args.Parse(argc, argv, 2, flags,
+                        {"--think", "--no-stats", "--ignore-eos"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;

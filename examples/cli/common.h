@@ -43,6 +43,8 @@ int RunLogits(int argc, char** argv);
 int RunGenerate(int argc, char** argv, bool interactive);
 int RunTokenize(int argc, char** argv);
 int RunConvert(int argc, char** argv);
+int RunBench(int argc, char** argv);
+int RunRandom(int argc, char** argv);
 
 }  // namespace facet::cli
 

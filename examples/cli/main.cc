@@ -24,6 +24,11 @@ constexpr char kUsage[] =
     "  convert   <HF folder | .gguf> <out.gguf> [--type q8_0]\n"
     "            write a GGUF file (types: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0\n"
     "            q5_1 q4_k q5_k q6_k)\n"
+    "  bench     -m <model> [-p 512] [-n 128] [-t 2] [-r 3] [--json]\n"
+    "            [--profile]   prefill/decode tok/s, TTFT, peak RSS,\n"
+    "            bytes per token vs measured bandwidth\n"
+    "  random    --arch e2b|e4b|26b-a4b|31b --type q4_0|q8_0|q4_k_m|...\n"
+    "            -o <file.gguf>   random weights at the real shapes\n"
     "\n"
     "options of run and chat:\n"
     "  -m <path>       a .gguf file or a Hugging Face folder\n"
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
   if (cmd == "chat") return facet::cli::RunGenerate(argc, argv, true);
   if (cmd == "tokenize") return facet::cli::RunTokenize(argc, argv);
   if (cmd == "convert") return facet::cli::RunConvert(argc, argv);
+  if (cmd == "bench") return facet::cli::RunBench(argc, argv);
+  if (cmd == "random") return facet::cli::RunRandom(argc, argv);
   std::fprintf(stderr, "facet: unknown command '%s'\n\n%s", cmd.c_str(),
                kUsage);
   return 2;

@@ -39,6 +39,8 @@ struct SessionOptions {
   std::string system_prompt;
   bool enable_thinking = false;
   std::string tools_json;
+  // Time every op category (Stats::op_seconds); costs a clock read per op.
+  bool profile = false;
 };
 
 // How the next token is chosen. Engine::DefaultSampling() returns the
@@ -107,6 +109,9 @@ struct Stats {
   double prefill_tokens_per_s = 0;
   double decode_tokens_per_s = 0;
   int64_t position = 0;  // tokens in the KV cache
+  // With SessionOptions::profile: seconds per op category since the
+  // session started.
+  std::map<std::string, double> op_seconds;
 };
 
 // One decoder layer as `facet info` prints it.
@@ -141,6 +146,10 @@ struct ModelInfo {
   std::vector<LayerInfo> layers;
   uint64_t parameter_count = 0;  // elements of all tensors in the file
   uint64_t weight_bytes = 0;     // bytes of all tensors in the file
+  // Weight bytes streamed per decoded token: every matrix once (the tied
+  // embedding as LM head), one row of the per-layer embedding table, and
+  // top-k of the experts; dead weights of KV-shared layers not at all.
+  uint64_t decode_weight_bytes = 0;
   std::map<std::string, int> tensor_types;  // "q4_0" -> tensor count
   // KV cache bytes for a session of `context_length` positions.
   uint64_t KvCacheBytes(int64_t context_length, int prefill_chunk = 256) const;

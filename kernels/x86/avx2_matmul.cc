@@ -21,6 +21,11 @@ constexpr int kQKK = 256;
 // Activations processed together are kept within about this many bytes so
 // they stay in L2 while a row block is reused over them.
 constexpr int64_t kActChunkBytes = 192 * 1024;
+// GEMV rows at least this long are read in blocks of several rows (which
+// reuses the activations); shorter ones one at a time, in memory order:
+// interleaving 8 rows of 1536 q4_0 columns (864 bytes) streamed ~2x slower
+// from DRAM, while 8 rows of 5376 q8_0 columns streamed faster.
+constexpr int64_t kLongRowBytes = 4096;
 
 inline int64_t MinI(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -254,13 +259,16 @@ template <template <int, int> class Tile, int RV, int RG, int TG>
 void RunGemm(const uint8_t* w, int64_t rb, int64_t rows, int64_t cols,
              const uint8_t* a, int64_t as, int64_t n, float* y, int64_t ldy) {
   if (n < TG) {
+    // Blocks of RV rows only for long rows; short ones stream one at a
+    // time, in memory order.
+    const int64_t rv = rb >= kLongRowBytes ? RV : 1;
     for (int64_t t = 0; t < n; ++t) {
       int64_t r = 0;
-      for (; r + RV <= rows; r += RV) {
+      for (; rv > 1 && r + RV <= rows; r += RV) {
         Tile<RV, 1>::Run(w + r * rb, rb, a + t * as, as, cols, y + t * ldy + r,
                          ldy);
       }
-      if (RV > 4) {
+      if (RV > 4 && rv > 1) {
         for (; r + 4 <= rows; r += 4) {
           Tile<4, 1>::Run(w + r * rb, rb, a + t * as, as, cols, y + t * ldy + r,
                           ldy);
@@ -713,20 +721,19 @@ void GemmF32(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                                         n, y, ldy);                            \
   }
 
-// Tile shapes (GEMV rows; GEMM rows x tokens) from interleaved
-// measurements on Zen 3 (bench/README.md). GEMV takes one row at a time:
-// rows then stream in memory order, which the hardware prefetchers follow;
-// interleaving 8 rows of 1536 columns streamed ~2x slower from DRAM.
-FACET_AVX2_GEMM(GemmQ8_0, LegacyTile<KindQ8_0>, 1, 4, 2)
-FACET_AVX2_GEMM(GemmQ4_0, LegacyTile<KindQ4_0>, 1, 4, 4)
-FACET_AVX2_GEMM(GemmQ5_0, LegacyTile<KindQ5_0>, 1, 4, 4)
-FACET_AVX2_GEMM(GemmQ4_1, LegacyTile<KindQ4_1>, 1, 4, 2)
-FACET_AVX2_GEMM(GemmQ5_1, LegacyTile<KindQ5_1>, 1, 4, 2)
-FACET_AVX2_GEMM(GemmQ4K, Q45KTile<false>, 1, 4, 4)
-FACET_AVX2_GEMM(GemmQ5K, Q45KTile<true>, 1, 4, 4)
+// Tile shapes (GEMV rows for long rows; GEMM rows x tokens) from
+// interleaved measurements on Zen 3 (bench/README.md).
+FACET_AVX2_GEMM(GemmQ8_0, LegacyTile<KindQ8_0>, 8, 4, 2)
+FACET_AVX2_GEMM(GemmQ4_0, LegacyTile<KindQ4_0>, 8, 4, 4)
+FACET_AVX2_GEMM(GemmQ5_0, LegacyTile<KindQ5_0>, 8, 4, 4)
+FACET_AVX2_GEMM(GemmQ4_1, LegacyTile<KindQ4_1>, 8, 4, 2)
+FACET_AVX2_GEMM(GemmQ5_1, LegacyTile<KindQ5_1>, 8, 4, 2)
+FACET_AVX2_GEMM(GemmQ4K, Q45KTile<false>, 8, 4, 4)
+FACET_AVX2_GEMM(GemmQ5K, Q45KTile<true>, 8, 4, 4)
+// q6_k GEMV: one row at a time streams faster at every width measured.
 FACET_AVX2_GEMM(GemmQ6K, Q6KTile, 1, 4, 4)
-FACET_AVX2_GEMM(GemmF16, HalfTile<F16Conv>, 1, 4, 2)
-FACET_AVX2_GEMM(GemmBF16, HalfTile<BF16Conv>, 1, 4, 2)
+FACET_AVX2_GEMM(GemmF16, HalfTile<F16Conv>, 8, 4, 2)
+FACET_AVX2_GEMM(GemmBF16, HalfTile<BF16Conv>, 8, 4, 2)
 #undef FACET_AVX2_GEMM
 
 }  // namespace facet::kernels::avx2

@@ -1,6 +1,7 @@
 #include "models/gemma4/text.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -67,6 +68,29 @@ void Rope(float* x, int d, const float* inv_freq, int64_t pos) {
     x[j + half] = b * c + a * s;
   }
 }
+
+// Adds the time of a scope to one profile category (when profiling).
+class Timed {
+ public:
+  Timed(OpProfile* p, const char* name)
+      : p_(p->enabled ? p : nullptr), name_(name) {
+    if (p_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~Timed() { Stop(); }
+  void Stop() {
+    if (p_) {
+      p_->seconds[name_] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_)
+              .count();
+    }
+    p_ = nullptr;
+  }
+
+ private:
+  OpProfile* p_;
+  const char* name_;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 void Resize(std::vector<float>* v, size_t n) {
   if (v->size() < n) v->resize(n);
@@ -142,6 +166,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
     }
   }
   // x: [n][H] residual stream.
+  Timed timed_embed(&s->profile, "embeddings");
   Resize(&s->x, n * H);
   const Matrix emb = Mat(w.token_embd);
   for (int t = 0; t < n; ++t) {
@@ -172,9 +197,14 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
     }
   }
 
+  timed_embed.Stop();
   for (int l = 0; l < c.num_layers; ++l) {
     Attention(l, n, pos0, cache, s, pool);
-    FeedForward(l, n, s, pool);
+    {
+      Timed timed(&s->profile, c.is_moe() ? "ffn (dense + experts)" : "ffn");
+      FeedForward(l, n, s, pool);
+    }
+    Timed timed_ple(&s->profile, "per-layer input, layer scale");
     const LayerVecs& v = layers_[l];
     if (P > 0) {
       // h += RMSNorm(gelu(h Wg^T) * Q[l] Wp^T)   gate: [n][P], proj: [n][H]
@@ -199,6 +229,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
   }
 
   if (logits == nullptr) return OkStatus();
+  Timed timed_head(&s->profile, "final norm, lm head, softcap");
   const int first = all_logits ? 0 : n - 1;
   const int m = n - first;
   Resize(&s->logits_h, m * H);
@@ -224,6 +255,7 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int64_t nkv = lc.n_kv_heads, q_dim = nh * d, kv_dim = nkv * d;
   const float eps = c.rms_eps;
 
+  Timed timed_qkv(&s->profile, "attention q/k/v, norms, rope");
   Resize(&s->a, n * H);
   RmsNormRows(s->x.data(), v.attn_norm.data(), s->a.data(), n, H, eps);
   // q: [n][nh][d]
@@ -260,6 +292,8 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
     }
   }
 
+  timed_qkv.Stop();
+  Timed timed_scores(&s->profile, "attention scores, softmax, values");
   // Scores use scale 1.0 (q/k norms replace 1/sqrt(d)); masks by position.
   Resize(&s->att, n * q_dim);
   const int src = lc.kv_source;
@@ -267,9 +301,9 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const bool sliding = lc.kind == AttentionKind::kSliding;
   const kernels::KernelTable& kt = kernels::Kernels();
   // Tiny attention (short context, small heads) runs inline.
-  const double work = static_cast<double>(n) * nh * d *
-                      (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window)
-                               : pos0 + n);
+  const double work =
+      static_cast<double>(n) * nh * d *
+      (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window) : pos0 + n);
   kernels::ParallelFor(
       work < 65536.0 ? nullptr : pool, static_cast<size_t>(n * nh), 1,
       [&](size_t b, size_t e) {
@@ -303,6 +337,8 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
           }
         }
       });
+  timed_scores.Stop();
+  Timed timed_o(&s->profile, "attention output projection");
   Resize(&s->o, n * H);
   kernels::MatMul(Mat(lw.o), s->att.data(), n, s->o.data(), pool);
   for (int t = 0; t < n; ++t) {

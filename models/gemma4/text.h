@@ -5,7 +5,9 @@
 
 #include <pthreadpool.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "facet/status.h"
@@ -15,8 +17,15 @@
 
 namespace facet::gemma4 {
 
+// Seconds spent per op category, when enabled (facet bench --profile).
+struct OpProfile {
+  bool enabled = false;
+  std::map<std::string, double> seconds;
+};
+
 // Per-session activations, reused between calls.
 struct Scratch {
+  OpProfile profile;
   std::vector<float> x, a, q, k, v, att, o, gate, up, ffn, f1, f2, tmp, ple,
       ple_a, logits_h;
 };

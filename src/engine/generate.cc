@@ -84,7 +84,12 @@ Status Session::AddToolResponse(const std::string& tool_name,
 }
 
 void Session::Cancel() { impl_->cancel.store(true); }
-Stats Session::stats() const { return impl_->stats; }
+Stats Session::stats() const {
+  Stats st = impl_->stats;
+  st.position = impl_->position;
+  st.op_seconds = impl_->scratch.profile.seconds;
+  return st;
+}
 
 StatusOr<Response> Session::Generate(const GenerateOptions& options,
                                      const StreamCallback& on_event) {

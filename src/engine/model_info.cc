@@ -72,6 +72,46 @@ ModelInfo MakeModelInfo(const gemma4::Model& model) {
     li.rope_theta = lc.rope_theta;
     info.layers.push_back(li);
   }
+  const gemma4::Weights& w = model.weights();
+  auto add = [&](const TensorView* t, double fraction = 1.0) {
+    if (t != nullptr) info.decode_weight_bytes += t->nbytes * fraction;
+  };
+  add(w.token_embd);
+  add(w.output_norm);
+  add(w.ple_model_proj);
+  add(w.ple_proj_norm);
+  if (w.ple_token_embd != nullptr) add(w.ple_token_embd, 1.0 / c.vocab_size);
+  const double expert_share =
+      c.is_moe() ? static_cast<double>(c.top_k_experts) / c.num_experts : 1.0;
+  for (const gemma4::LayerWeights& lw : w.layers) {
+    for (const TensorView* t : {lw.attn_norm,
+                                lw.q,
+                                lw.k,
+                                lw.v,
+                                lw.o,
+                                lw.q_norm,
+                                lw.k_norm,
+                                lw.post_attn_norm,
+                                lw.ffn_norm,
+                                lw.gate,
+                                lw.up,
+                                lw.down,
+                                lw.post_ffw_norm,
+                                lw.pre_ffw_norm_2,
+                                lw.post_ffw_norm_1,
+                                lw.post_ffw_norm_2,
+                                lw.router,
+                                lw.router_scale,
+                                lw.expert_scale,
+                                lw.ple_gate,
+                                lw.ple_proj,
+                                lw.ple_post_norm,
+                                lw.layer_scale}) {
+      add(t);
+    }
+    add(lw.gate_up_exps, expert_share);
+    add(lw.down_exps, expert_share);
+  }
   for (const TensorView* t : model.AllTensors()) {
     info.parameter_count += t->elements();
     info.weight_bytes += t->nbytes;

@@ -30,6 +30,7 @@ StatusOr<std::unique_ptr<Session>> Engine::NewSession(
   impl->engine = impl_.get();
   impl->options = o;
   FACET_RETURN_IF_ERROR(impl->cache.Init(c, o.context_length, o.prefill_chunk));
+  impl->scratch.profile.enabled = o.profile;
   impl->chat.enable_thinking = o.enable_thinking;
   impl->chat.empty_thought_prefill = impl_->empty_thought_prefill;
   if (!o.tools_json.empty()) {

@@ -1,0 +1,195 @@
+// facet bench: prefill and decode speed, time to first token, peak memory,
+// bytes read per decoded token and the fraction of the machine's measured
+// read bandwidth that decode reaches. Mean and spread over repetitions.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "examples/cli/common.h"
+#include "facet/tools.h"
+
+namespace facet::cli {
+namespace {
+
+struct MeanSd {
+  double mean = 0, sd = 0;
+};
+
+MeanSd Summarize(const std::vector<double>& v) {
+  MeanSd r;
+  for (double x : v) r.mean += x;
+  r.mean /= v.size();
+  for (double x : v) r.sd += (x - r.mean) * (x - r.mean);
+  r.sd = v.size() > 1 ? std::sqrt(r.sd / (v.size() - 1)) : 0;
+  return r;
+}
+
+uint64_t PeakRss() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux: KiB
+}
+
+// K/V bytes attention reads per decoded token at position `pos`.
+uint64_t KvBytesPerToken(const ModelInfo& m, int64_t pos) {
+  uint64_t b = 0;
+  for (const LayerInfo& li : m.layers) {
+    const int64_t keys =
+        li.sliding ? std::min<int64_t>(pos, m.sliding_window) : pos;
+    b += 2ull * keys * li.num_kv_heads * li.head_dim * sizeof(float);
+  }
+  return b;
+}
+
+}  // namespace
+
+int RunBench(int argc, char** argv) {
+  Args args;
+  std::set<std::string> flags = CommonFlags();
+  flags.insert({"-p", "-n", "-r"});
+  Status s = args.Parse(argc, argv, 2, flags, {"--json", "--profile"});
+  if (!s.ok()) return Fail(s);
+  EngineOptions eo;
+  SessionOptions so;
+  if (!(s = CommonOptions(args, &eo, &so)).ok()) return Fail(s);
+  long long pp = 512, tg = 128, reps = 3;
+  if (!(s = args.GetInt("-p", 1, 1 << 20, &pp)).ok()) return Fail(s);
+  if (!(s = args.GetInt("-n", 0, 1 << 20, &tg)).ok()) return Fail(s);
+  if (!(s = args.GetInt("-r", 1, 1000, &reps)).ok()) return Fail(s);
+  const bool json = args.Has("--json");
+  so.profile = args.Has("--profile");
+  if (!args.Has("--chunk"))
+    so.prefill_chunk = static_cast<int>(std::min(pp, 512ll));
+
+  auto t_load = std::chrono::steady_clock::now();
+  StatusOr<std::shared_ptr<Engine>> engine =
+      json ? Engine::Create(eo) : LoadEngine(eo);
+  if (!engine.ok()) return Fail(engine.status());
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load)
+          .count();
+  const ModelInfo& m = (*engine)->info();
+  so.context_length = pp + tg + 1;
+
+  std::vector<double> prefill, decode, ttft;
+  std::map<std::string, double> profile;
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> tok(10,
+                                         static_cast<int>(m.vocab_size) - 1);
+  for (long long r = 0; r < reps; ++r) {
+    auto session = (*engine)->NewSession(so);
+    if (!session.ok()) return Fail(session.status());
+    std::vector<int> prompt(pp);
+    prompt[0] = 2;
+    for (long long i = 1; i < pp; ++i) prompt[i] = tok(rng);
+    std::vector<float> logits;
+    auto t0 = std::chrono::steady_clock::now();
+    s = (*session)->Prefill(prompt, &logits);
+    if (!s.ok()) return Fail(s);
+    auto t1 = std::chrono::steady_clock::now();
+    const double ps = std::chrono::duration<double>(t1 - t0).count();
+    prefill.push_back(pp / ps);
+    ttft.push_back(ps);
+    if (tg > 0) {
+      auto t2 = std::chrono::steady_clock::now();
+      for (long long i = 0; i < tg; ++i) {
+        const int next = static_cast<int>(
+            std::max_element(logits.begin(), logits.end()) - logits.begin());
+        s = (*session)->Decode(next, &logits);
+        if (!s.ok()) return Fail(s);
+      }
+      const double ds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t2)
+              .count();
+      decode.push_back(tg / ds);
+    }
+    if (so.profile) {
+      for (const auto& [k, v] : (*session)->stats().op_seconds) profile[k] += v;
+    }
+  }
+  const uint64_t rss = PeakRss();  // before the probe's own buffer
+  const int threads = (*engine)->num_threads();
+  const double bandwidth = MeasureReadBandwidth(threads);
+  const MeanSd p = Summarize(prefill), t = Summarize(ttft);
+  const MeanSd d = decode.empty() ? MeanSd() : Summarize(decode);
+  const uint64_t bytes =
+      m.decode_weight_bytes + KvBytesPerToken(m, pp + tg / 2);
+  const double fraction = d.mean * bytes / bandwidth;
+  if (json) {
+    std::printf(
+        "{\"model\": \"%s\", \"threads\": %d, \"prompt_tokens\": %lld, "
+        "\"decode_tokens\": %lld, \"repetitions\": %lld, \"load_s\": %.4f, "
+        "\"prefill_tok_s\": %.3f, \"prefill_tok_s_sd\": %.3f, "
+        "\"decode_tok_s\": %.3f, \"decode_tok_s_sd\": %.3f, "
+        "\"ttft_s\": %.5f, \"ttft_s_sd\": %.5f, \"peak_rss_bytes\": %llu, "
+        "\"weight_bytes\": %llu, \"bytes_per_token\": %llu, "
+        "\"bandwidth_bytes_s\": %.0f, \"bandwidth_fraction\": %.4f}\n",
+        m.path.c_str(), threads, pp, tg, reps, load_s, p.mean, p.sd, d.mean,
+        d.sd, t.mean, t.sd, static_cast<unsigned long long>(rss),
+        static_cast<unsigned long long>(m.weight_bytes),
+        static_cast<unsigned long long>(bytes), bandwidth, fraction);
+  } else {
+    std::printf("model %s, %d threads, %lld repetitions, load %.2f s\n",
+                m.path.c_str(), threads, reps, load_s);
+    std::printf("prefill  pp%-5lld %9.2f ± %.2f tok/s   (TTFT %.3f ± %.3f s)\n",
+                pp, p.mean, p.sd, t.mean, t.sd);
+    if (tg > 0) {
+      std::printf("decode   tg%-5lld %9.2f ± %.2f tok/s\n", tg, d.mean, d.sd);
+    }
+    std::printf("peak RSS %s (weights %s)\n", Bytes(rss).c_str(),
+                Bytes(m.weight_bytes).c_str());
+    std::printf(
+        "decode reads %s per token; at %.1f GB/s measured bandwidth "
+        "that is %.0f%% of the roofline\n",
+        Bytes(bytes).c_str(), bandwidth / 1e9, 100 * fraction);
+    if (!profile.empty()) {
+      double total = 0;
+      for (const auto& [k, v] : profile) total += v;
+      std::printf("\nprofile (all repetitions, prefill + decode):\n");
+      std::vector<std::pair<double, std::string>> rows;
+      for (const auto& [k, v] : profile) rows.push_back({v, k});
+      std::sort(rows.rbegin(), rows.rend());
+      for (const auto& [v, k] : rows) {
+        std::printf("  %-38s %8.3f s  %5.1f%%\n", k.c_str(), v,
+                    100 * v / total);
+      }
+    }
+  }
+  return 0;
+}
+
+int RunRandom(int argc, char** argv) {
+  Args args;
+  Status s =
+      args.Parse(argc, argv, 2, {"--arch", "--type", "-o", "--seed"}, {});
+  if (!s.ok()) return Fail(s);
+  if (!args.Has("-o")) {
+    return Fail(Status(StatusCode::kInvalidArgument,
+                       "usage: facet random --arch e2b|e4b|26b-a4b|31b "
+                       "--type q4_0|q8_0|q4_k_m|... -o <file.gguf>"));
+  }
+  RandomModelOptions o;
+  o.arch = args.Get("--arch", "e2b");
+  o.type = args.Get("--type", "q4_0");
+  long long seed = 1;
+  if (!(s = args.GetInt("--seed", 0, 1ll << 40, &seed)).ok()) return Fail(s);
+  o.seed = static_cast<uint64_t>(seed);
+  ProgressBar bar("writing");
+  o.progress = [&](int done, int total) {
+    bar.Update(static_cast<float>(done) / total);
+  };
+  s = WriteRandomModel(args.Get("-o"), o);
+  bar.Done();
+  if (!s.ok()) return Fail(s);
+  std::fprintf(stderr, "wrote %s (%s, %s)\n", args.Get("-o").c_str(),
+               o.arch.c_str(), o.type.c_str());
+  return 0;
+}
+
+}  // namespace facet::cli
