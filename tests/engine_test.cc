@@ -54,8 +54,8 @@ TEST(EngineTest, SameSeedSameAnswer) {
 TEST(EngineTest, ConcurrentSessionsMatchSequential) {
   auto engine = MakeEngine(2);
   ASSERT_NE(engine, nullptr);
-  const std::vector<std::string> prompts = {"the quick brown fox", "numbers 0123",
-                                            "Hello, World!", "tests tests"};
+  const std::vector<std::string> prompts = {
+      "the quick brown fox", "numbers 0123", "Hello, World!", "tests tests"};
   std::vector<std::string> want;
   for (size_t i = 0; i < prompts.size(); ++i) {
     want.push_back(Answer(*engine, prompts[i], Sampled(i, 16)));
@@ -63,9 +63,8 @@ TEST(EngineTest, ConcurrentSessionsMatchSequential) {
   std::vector<std::string> got(prompts.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    threads.emplace_back([&, i] {
-      got[i] = Answer(*engine, prompts[i], Sampled(i, 16));
-    });
+    threads.emplace_back(
+        [&, i] { got[i] = Answer(*engine, prompts[i], Sampled(i, 16)); });
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(got, want);
@@ -146,9 +145,8 @@ TEST(EngineTest, CallbackFalseCancels) {
   auto s = engine->NewSession();
   ASSERT_TRUE((*s)->AddMessage(Role::kUser, "hello").ok());
   int calls = 0;
-  auto r = (*s)->Generate(Sampled(1, 500), [&](const StreamEvent&) {
-    return ++calls < 3;
-  });
+  auto r = (*s)->Generate(Sampled(1, 500),
+                          [&](const StreamEvent&) { return ++calls < 3; });
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stop_reason, StopReason::kCancelled);
   EXPECT_EQ(calls, 3);

@@ -96,8 +96,15 @@ void WriteArchitectureMetadata(const gemma4::Gemma4Config& c,
 }
 
 Status WriteTokenizerMetadata(const gemma4::Model& model, GgufWriter* w) {
-  FACET_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok,
-                         Tokenizer::ForModelPath(model.path()));
+  StatusOr<std::unique_ptr<Tokenizer>> found =
+      Tokenizer::ForModelPath(model.path());
+  // A folder without tokenizer files converts to a GGUF without one (it
+  // still runs from token ids); a broken tokenizer is an error.
+  if (!found.ok() && found.status().code() == StatusCode::kNotFound) {
+    return OkStatus();
+  }
+  if (!found.ok()) return found.status();
+  std::unique_ptr<Tokenizer> tok = std::move(found).value();
   const int n = tok->vocab_size();
   if (n != model.config().vocab_size) {
     return InvalidArgument("the tokenizer has " + std::to_string(n) +

@@ -107,15 +107,17 @@ Status WriteRandomModel(const std::string& path,
     const char* specials[] = {"<pad>", "<eos>", "<bos>", "<unk>", "<mask>"};
     for (int i = 0; i < 5; ++i) tokens[i] = specials[i], types[i] = 3;
     types[3] = 2;
+    // Byte pieces where Gemma's vocabulary has them (238..493).
+    for (int i = 5; i < V; ++i) {
+      tokens[i] = "\xe2\x96\x81tok" + std::to_string(i);
+      scores[i] = -static_cast<float>(i);
+    }
     for (int i = 0; i < 256; ++i) {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "<0x%02X>", i);
-      tokens[5 + i] = buf;
-      types[5 + i] = 6;
-    }
-    for (int i = 261; i < V; ++i) {
-      tokens[i] = "\xe2\x96\x81tok" + std::to_string(i);
-      scores[i] = -static_cast<float>(i);
+      tokens[238 + i] = buf;
+      types[238 + i] = 6;
+      scores[238 + i] = 0;
     }
     tokens[105] = "<|turn>", types[105] = 3;
     tokens[106] = "<turn|>", types[106] = 3;
