@@ -17,8 +17,8 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 if [ "${FACET_SKIP_TSAN:-0}" != 1 ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFACET_SANITIZE=thread -DFACET_BUILD_BENCH=OFF
-  cmake --build build-tsan -j"$jobs" --target facet_tests
-  TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/facet_tests \
+  cmake --build build-tsan -j"$jobs" --target facet_engine_tests
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/facet_engine_tests \
     --gtest_filter='EngineTest.Concurrent*:EngineTest.Cancel*'
 fi
 if [ "${FACET_SKIP_FUZZ:-0}" != 1 ]; then
