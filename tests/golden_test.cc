@@ -29,27 +29,6 @@ struct Case {
   std::string cls;    // threshold class
 };
 
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
-std::vector<float> ReadF32(const std::string& path) {
-  std::vector<float> v;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return v;
-  std::fseek(f, 0, SEEK_END);
-  long n = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  v.resize(n / 4);
-  size_t got = std::fread(v.data(), 4, v.size(), f);
-  std::fclose(f);
-  v.resize(got);
-  return v;
-}
-
 std::string ClassOf(const json& meta) {
   std::string dt = meta.value("dtype", "f32");
   bool moe = meta["config"].value("n_expert", 0) > 0;

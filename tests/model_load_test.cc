@@ -16,15 +16,9 @@ namespace {
 
 using json = nlohmann::json;
 using facet::testing::PathExists;
+using facet::testing::ReadJson;
 using facet::testing::SharedGolden;
 using facet::testing::TestData;
-
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
 
 void ExpectConfigMatchesMeta(const Gemma4Config& c, const json& m) {
   EXPECT_EQ(c.hidden_size, m["n_embd"].get<int>());

@@ -5,7 +5,12 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace facet::testing {
 
@@ -22,6 +27,25 @@ inline bool PathExists(const std::string& p) {
 inline std::string SharedGolden() {
   std::string p = std::string(FACET_SOURCE_DIR) + "/../shared/golden";
   return PathExists(p + "/check.py") ? p : "";
+}
+
+// A JSON file (discarded value when missing or malformed).
+inline nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, false);
+}
+
+// Raw little-endian float32 values (empty when missing).
+inline std::vector<float> ReadF32(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string b = ss.str();
+  std::vector<float> v(b.size() / 4);
+  if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * 4);
+  return v;
 }
 
 }  // namespace facet::testing
