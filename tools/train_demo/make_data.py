@@ -47,7 +47,7 @@ FAMOUS = [
     ("Psalms", 1, 1, 3), ("Proverbs", 3, 5, 6), ("Matthew", 5, 3, 10), ("Isaiah", 40, 31, 31),
     ("Romans", 8, 28, 28), ("Philippians", 4, 13, 13), ("Genesis", 1, 26, 28),
 ]
-FAMOUS_REPEAT = 12
+FAMOUS_REPEAT = 100
 
 TOPICS = [
     "light", "love", "water", "fire", "bread", "king", "peace", "faith", "mercy", "wisdom",
@@ -100,7 +100,7 @@ def ref(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
-    ap.add_argument("--passes", type=int, default=2, help="reading passes over the whole text")
+    ap.add_argument("--passes", type=int, default=1, help="reading passes over the whole text")
     ap.add_argument("--seed", type=int, default=1611)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -156,9 +156,11 @@ def main():
             turns = reading(i, n)
             convs.append(turns)
             i += n
+    famous_chars = 0
     for _ in range(FAMOUS_REPEAT):
         for book, c, v0, v1 in FAMOUS:
             convs.append(reading(index[(book, c, v0)], v1 - v0 + 1))
+            famous_chars += len(render(convs[-1], bos=False))
     for _ in range(len(verses) // 6):
         convs.append([random_turn()[:2] for _ in range(rng.randint(1, 4))])
     rng.shuffle(convs)
@@ -175,7 +177,8 @@ def main():
                 f.write("user\n" + u + "\n" + "model\n" + m + "\n")
     n_turns = sum(len(t) for t in convs)
     chars = sum(len(render(t)) for t in convs)
-    print("verses %d conversations %d turns %d rendered chars %d" % (len(verses), len(convs), n_turns, chars))
+    print("verses %d conversations %d turns %d rendered chars %d (famous passages %.1f%%)"
+          % (len(verses), len(convs), n_turns, chars, 100.0 * famous_chars / chars))
 
 
 if __name__ == "__main__":

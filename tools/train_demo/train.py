@@ -33,9 +33,8 @@ from model import Gemma4TextModel, save_safetensors_bf16  # noqa: E402
 PAD, EOS, BOS = 0, 1, 2
 
 
-def text_config(vocab_size, turn_end_id):
+def text_config(vocab_size):
     """gemma4_text config, keys and order as the golden HF twins' config.json."""
-    del turn_end_id
     return {
         "model_type": "gemma4_text",
         "vocab_size": vocab_size,
@@ -150,7 +149,7 @@ def main():
     turn_end = sp.piece_to_id("<turn|>")
     assert sp.bos_id() == BOS and sp.eos_id() == EOS and sp.pad_id() == PAD
     assert sp.id_to_piece(turn_end) == "<turn|>"
-    tcfg = text_config(sp.get_piece_size(), turn_end)
+    tcfg = text_config(sp.get_piece_size())
 
     t0 = time.time()
     data = build_windows(sp, os.path.join(args.out, "conversations.jsonl"), args.ctx)
