@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything facet needs to build and test, from Debian 12 packages
-# only. Run as root (or through sudo).
+# only. Re-runs itself through sudo when not root.
 set -euo pipefail
+if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
