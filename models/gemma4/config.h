@@ -20,11 +20,11 @@ enum class AttentionKind { kSliding, kFull };
 
 struct LayerConfig {
   AttentionKind kind = AttentionKind::kSliding;
-  int head_dim = 0;    // 256 sliding / 512 full in released sizes
-  int n_kv_heads = 0;  // KV heads of the cache this layer reads
-  int kv_source = 0;   // layer that owns the K/V read here (== own index
-                       // unless KV-shared)
-  int ffn_dim = 0;     // dense MLP width
+  int head_dim = 0;     // 256 sliding / 512 full in released sizes
+  int n_kv_heads = 0;   // KV heads of the cache this layer reads
+  int kv_source = 0;    // layer that owns the K/V read here (== own index
+                        // unless KV-shared)
+  int ffn_dim = 0;      // dense MLP width
   bool k_eq_v = false;  // V is the raw K projection (no v_proj)
   float rope_theta = 10000.f;
   int rope_pairs = 0;  // rotated (j, j + head_dim/2) pairs; rest pass through
