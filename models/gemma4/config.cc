@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/io/gguf.h"
+#include "src/util/json_brief.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {
@@ -12,20 +13,6 @@ namespace {
 using json = nlohmann::json;
 
 std::string LayerPrefix(int l) { return "layer " + std::to_string(l) + ": "; }
-
-// A short rendering of a bad value; containers by type only, since dump()
-// recurses once per nesting level.
-std::string Brief(const json& j) {
-  bool flat = j.is_array() && j.size() <= 8;
-  if (flat) {
-    for (const json& e : j) flat = flat && e.is_primitive();
-  }
-  if (j.is_structured() && !flat) {
-    return std::string("a JSON ") + j.type_name();
-  }
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  return s.size() > 64 ? s.substr(0, 61) + "..." : s;
-}
 
 // Reads an optional integer field; null counts as missing.
 Status JsonInt(const json& obj, const char* key, bool required, int64_t* out) {
@@ -38,7 +25,7 @@ Status JsonInt(const json& obj, const char* key, bool required, int64_t* out) {
   }
   if (!it->is_number_integer()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be an integer, got " + Brief(*it));
+                           "' must be an integer, got " + BriefJson(*it));
   }
   *out = it->get<int64_t>();
   return OkStatus();
@@ -60,7 +47,7 @@ Status JsonFloat(const json& obj, const char* key, float* out) {
   if (it == obj.end() || it->is_null()) return OkStatus();
   if (!it->is_number()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be a number, got " + Brief(*it));
+                           "' must be a number, got " + BriefJson(*it));
   }
   *out = it->get<float>();
   return OkStatus();
@@ -71,7 +58,7 @@ Status JsonBool(const json& obj, const char* key, bool* out) {
   if (it == obj.end() || it->is_null()) return OkStatus();
   if (!it->is_boolean()) {
     return InvalidArgument(std::string("config.json: '") + key +
-                           "' must be true or false, got " + Brief(*it));
+                           "' must be true or false, got " + BriefJson(*it));
   }
   *out = it->get<bool>();
   return OkStatus();

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "src/util/json_brief.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
@@ -48,33 +49,19 @@ bool GetUnsigned(const json& j, uint64_t* out) {
   return true;
 }
 
-// Dumps a small JSON value for an error message, never throwing on bad UTF-8.
-std::string Brief(const json& j) {
-  // dump() recurses once per nesting level: name containers by type only.
-  bool flat = j.is_array() && j.size() <= 8;
-  if (flat) {
-    for (const json& e : j) flat = flat && e.is_primitive();
-  }
-  if (j.is_structured() && !flat) {
-    return std::string("a JSON ") + j.type_name();
-  }
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 64) s = s.substr(0, 61) + "...";
-  return s;
-}
-
 Status ParseEntry(const std::string& prefix, const std::string& name,
                   const json& entry, const uint8_t* data_begin,
                   uint64_t data_size, TensorView* out) {
   const std::string where = prefix + "tensor '" + name + "': ";
   if (!entry.is_object()) {
-    return DataLoss(where + "entry is not an object but " + Brief(entry));
+    return DataLoss(where + "entry is not an object but " + BriefJson(entry));
   }
 
   auto dtype_it = entry.find("dtype");
   if (dtype_it == entry.end()) return DataLoss(where + "missing \"dtype\"");
   if (!dtype_it->is_string()) {
-    return DataLoss(where + "\"dtype\" is not a string: " + Brief(*dtype_it));
+    return DataLoss(where +
+                    "\"dtype\" is not a string: " + BriefJson(*dtype_it));
   }
   const std::string& dtype_name = dtype_it->get_ref<const std::string&>();
   const DTypeMapping* dtype = LookupDType(dtype_name);
@@ -86,7 +73,8 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
   auto shape_it = entry.find("shape");
   if (shape_it == entry.end()) return DataLoss(where + "missing \"shape\"");
   if (!shape_it->is_array()) {
-    return DataLoss(where + "\"shape\" is not an array: " + Brief(*shape_it));
+    return DataLoss(where +
+                    "\"shape\" is not an array: " + BriefJson(*shape_it));
   }
   std::vector<int64_t> shape;
   shape.reserve(shape_it->size());
@@ -97,11 +85,11 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
       return DataLoss(where +
                       "\"shape\" has a negative, non-integer or too "
                       "large dimension: " +
-                      Brief(*shape_it));
+                      BriefJson(*shape_it));
     }
     if (__builtin_mul_overflow(elements, dim, &elements) ||
         elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return DataLoss(where + "element count of shape " + Brief(*shape_it) +
+      return DataLoss(where + "element count of shape " + BriefJson(*shape_it) +
                       " overflows");
     }
     shape.push_back(static_cast<int64_t>(dim));
@@ -109,7 +97,7 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
   std::reverse(shape.begin(), shape.end());  // PyTorch order -> ggml order.
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(elements, dtype->size, &nbytes)) {
-    return DataLoss(where + "byte size of shape " + Brief(*shape_it) +
+    return DataLoss(where + "byte size of shape " + BriefJson(*shape_it) +
                     " overflows");
   }
 
@@ -122,7 +110,7 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
       !GetUnsigned((*off_it)[0], &begin) || !GetUnsigned((*off_it)[1], &end)) {
     return DataLoss(where +
                     "\"data_offsets\" must be two non-negative integers, got " +
-                    Brief(*off_it));
+                    BriefJson(*off_it));
   }
   if (begin > end) {
     return DataLoss(where + "data_offsets begin " + std::to_string(begin) +
@@ -135,8 +123,8 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
   }
   if (end - begin != nbytes) {
     return DataLoss(where + "data_offsets span " + std::to_string(end - begin) +
-                    " bytes but " + dtype_name + " shape " + Brief(*shape_it) +
-                    " needs " + std::to_string(nbytes));
+                    " bytes but " + dtype_name + " shape " +
+                    BriefJson(*shape_it) + " needs " + std::to_string(nbytes));
   }
 
   out->name = name;
