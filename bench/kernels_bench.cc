@@ -69,6 +69,10 @@ std::vector<uint8_t> MakeWeights(DType t, int64_t rows, int64_t cols) {
 // DRAM as a decode step over a whole model does.
 constexpr size_t kStreamBytes = 96u << 20;
 
+bool Packs(DType t, const Shape& s) {
+  return Kernels().PreferPacked(t) && CanPack(t, s.rows, s.cols);
+}
+
 const std::vector<std::vector<uint8_t>>& Weights(DType t, const Shape& s) {
   static std::map<std::tuple<int, int64_t, int64_t>,
                   std::vector<std::vector<uint8_t>>>
@@ -78,6 +82,12 @@ const std::vector<std::vector<uint8_t>>& Weights(DType t, const Shape& s) {
   if (it == cache.end()) {
     std::vector<std::vector<uint8_t>> copies;
     copies.push_back(MakeWeights(t, s.rows, s.cols));
+    if (Packs(t, s)) {
+      // As the engine does at load: the layout the active kernels prefer.
+      std::vector<uint8_t> packed(copies[0].size());
+      PackRows(t, copies[0].data(), 0, s.rows, s.cols, packed.data());
+      copies[0].swap(packed);
+    }
     while (copies.size() * copies[0].size() < kStreamBytes) {
       copies.push_back(copies[0]);
     }
@@ -94,6 +104,7 @@ void BM_MatMul(benchmark::State& state, DType type, Shape shape, int64_t n,
   m.rows = shape.rows;
   m.cols = shape.cols;
   m.row_bytes = RowBytes(type, shape.cols);
+  m.packed = Packs(type, shape);
   std::vector<float> x(static_cast<size_t>(n * shape.cols));
   for (size_t i = 0; i < x.size(); ++i) {
     x[i] = static_cast<float>((i * 7919) % 2001) / 1000.f - 1.f;
@@ -115,7 +126,8 @@ void BM_MatMul(benchmark::State& state, DType type, Shape shape, int64_t n,
       benchmark::Counter(2.0 * static_cast<double>(shape.rows * shape.cols * n),
                          benchmark::Counter::kIsIterationInvariantRate,
                          benchmark::Counter::kIs1000);
-  state.SetLabel(IsaName(Kernels().isa));
+  state.SetLabel(std::string(IsaName(Kernels().isa)) +
+                 (m.packed ? " packed" : ""));
 }
 
 // The machine's read bandwidth under the same conditions: a plain sum over

@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
 #include "kernels/ref/matmul_ref.h"
+#include "kernels/ref/packed_ref.h"
 #include "kernels/ref/quant.h"
 #include "kernels/ref/ref_ops.h"
 #if defined(__x86_64__)
@@ -21,6 +22,10 @@ namespace {
 
 void SetGemm(KernelTable* t, DType type, GemmFn fn) {
   t->gemm[static_cast<uint32_t>(type)] = fn;
+}
+void SetPacked(KernelTable* t, DType type, GemmFn fn, bool prefer) {
+  t->gemm_packed[static_cast<uint32_t>(type)] = fn;
+  t->prefer_packed[static_cast<uint32_t>(type)] = prefer;
 }
 void SetAct(KernelTable* t, ActType act, QuantizeActFn fn) {
   t->quantize_act[static_cast<int>(act)] = fn;
@@ -45,6 +50,10 @@ KernelTable MakeRef() {
   SetGemm(&t, DType::kQ4_K, ref::GemmQ4K);
   SetGemm(&t, DType::kQ5_K, ref::GemmQ5K);
   SetGemm(&t, DType::kQ6_K, ref::GemmQ6K);
+  // Packed weights always have a kernel, but the reference gains nothing
+  // from packing.
+  SetPacked(&t, DType::kQ4_0, ref::GemmQ4_0x8, false);
+  SetPacked(&t, DType::kQ8_0, ref::GemmQ8_0x8, false);
   return t;
 }
 
@@ -93,6 +102,8 @@ KernelTable MakeTable(Isa isa) {
   SetGemm(&t, DType::kQ4_K, avx2::GemmQ4K);
   SetGemm(&t, DType::kQ5_K, avx2::GemmQ5K);
   SetGemm(&t, DType::kQ6_K, avx2::GemmQ6K);
+  SetPacked(&t, DType::kQ4_0, avx2::GemmQ4_0x8, true);
+  SetPacked(&t, DType::kQ8_0, avx2::GemmQ8_0x8, true);
   if (isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) {
     t.dot_f32 = avx512::DotF32;
     t.axpy_f32 = avx512::AxpyF32;
@@ -103,6 +114,10 @@ KernelTable MakeTable(Isa isa) {
   if (isa == Isa::kAvx512Vnni) {
     SetGemm(&t, DType::kQ8_0, avx512vnni::GemmQ8_0);
     SetGemm(&t, DType::kQ4_0, avx512vnni::GemmQ4_0);
+    // vpdpbusd does maddubs + madd in one instruction on the file's own
+    // layout; the packed AVX2 kernels stay available for packed weights.
+    t.prefer_packed[static_cast<uint32_t>(DType::kQ4_0)] = false;
+    t.prefer_packed[static_cast<uint32_t>(DType::kQ8_0)] = false;
   }
 #endif
   return t;
@@ -202,6 +217,17 @@ bool ForceIsa(Isa isa) {
   return true;
 }
 
+bool CanPack(DType type, int64_t rows, int64_t cols) {
+  return ref::CanPack(type, rows, cols);
+}
+
+void PackRows(DType type, const uint8_t* src, int64_t r0, int64_t r1,
+              int64_t cols, uint8_t* dst) {
+  const int64_t row_bytes = RowBytes(type, cols);
+  ref::PackRows(type, src + r0 * row_bytes, r1 - r0, cols,
+                dst + r0 * row_bytes);
+}
+
 void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
             pthreadpool_t pool) {
   // Small products run inline: waking the pool costs more than they do,
@@ -209,7 +235,9 @@ void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
   if (static_cast<double>(w.rows) * w.cols * n < 65536.0) pool = nullptr;
   if (n <= 0 || w.rows <= 0) return;
   const KernelTable& k = Kernels();
-  const GemmFn gemm = k.Gemm(w.dtype);
+  // Packed weights always have a kernel (every table has one per packable
+  // type).
+  const GemmFn gemm = w.packed ? k.GemmPacked(w.dtype) : k.Gemm(w.dtype);
   const size_t threads =
       pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
   if (gemm == nullptr) {

@@ -21,6 +21,9 @@ struct Matrix {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t row_bytes = 0;
+  // Rows are in the 8-row packed layout of PackRows (same bytes per row,
+  // so row(r) is still the start of r's group when r is a multiple of 8).
+  bool packed = false;
   const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
 };
 
@@ -72,9 +75,21 @@ struct KernelTable {
   QuantizeActFn quantize_act[kNumActTypes] = {};
   // Matrix kernels by weight DType; null for types without one.
   GemmFn gemm[kNumGemmSlots] = {};
+  // Kernels for weights in the packed layout (PackRows), by DType, and
+  // whether this ISA is faster on it, so that a loader should pack.
+  GemmFn gemm_packed[kNumGemmSlots] = {};
+  bool prefer_packed[kNumGemmSlots] = {};
   GemmFn Gemm(DType t) const {
     const uint32_t i = static_cast<uint32_t>(t);
     return i < kNumGemmSlots ? gemm[i] : nullptr;
+  }
+  GemmFn GemmPacked(DType t) const {
+    const uint32_t i = static_cast<uint32_t>(t);
+    return i < kNumGemmSlots ? gemm_packed[i] : nullptr;
+  }
+  bool PreferPacked(DType t) const {
+    const uint32_t i = static_cast<uint32_t>(t);
+    return i < kNumGemmSlots && prefer_packed[i];
   }
 };
 
@@ -86,6 +101,14 @@ const KernelTable& Kernels();
 const KernelTable* KernelsFor(Isa isa);
 // Forces an ISA for debugging and tests; false if the CPU lacks it.
 bool ForceIsa(Isa isa);
+
+// Weight packing (layout in kernels/ref/packed_ref.h): true for q4_0 and
+// q8_0 with rows a multiple of 8 and cols of 32.
+bool CanPack(DType type, int64_t rows, int64_t cols);
+// Rewrites rows [r0, r1) (multiples of 8) of the `rows` x `cols` matrix at
+// src into dst, which has the same size as src and does not overlap it.
+void PackRows(DType type, const uint8_t* src, int64_t r0, int64_t r1,
+              int64_t cols, uint8_t* dst);
 
 // y[t][r] = sum_c x[t][c] * W[r][c] for t < n, r < rows.
 // x: [n][cols] f32, y: [n][rows] f32. x is first converted to the weight

@@ -3,8 +3,14 @@
 #ifndef FACET_MODELS_GEMMA4_MODEL_H_
 #define FACET_MODELS_GEMMA4_MODEL_H_
 
+#include <pthreadpool.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "facet/status.h"
@@ -32,6 +38,23 @@ class Model {
   // Every tensor in the file(s), bound or not.
   std::vector<const TensorView*> AllTensors() const;
 
+  // Rewrites the matrix-product weights whose type the active kernels
+  // prefer packed (kernels::KernelTable::PreferPacked) into anonymous
+  // memory in the packed layout, rebinds weights() to the copies and drops
+  // the file pages of the originals from memory. Reports progress as
+  // (bytes done, bytes to pack). Without memory for the copies, nothing is
+  // packed (the kernels read the file's layout). Call once, before any
+  // forward pass.
+  void PackWeights(pthreadpool_t pool,
+                   const std::function<void(uint64_t, uint64_t)>& progress);
+  // True for a file tensor whose packed copy replaced it.
+  bool IsPackedSource(const TensorView* t) const {
+    return packed_sources_.count(t) != 0;
+  }
+  uint64_t packed_bytes() const { return arena_bytes_; }
+
+  ~Model();
+
  private:
   Model() = default;
   std::string path_;
@@ -41,6 +64,11 @@ class Model {
   std::string hf_prefix_;
   Gemma4Config config_;
   Weights weights_;
+  // Packed copies (PackWeights): views into one anonymous mapping.
+  std::deque<TensorView> packed_views_;
+  std::unordered_set<const TensorView*> packed_sources_;
+  void* arena_ = nullptr;
+  uint64_t arena_bytes_ = 0;
 };
 
 }  // namespace facet::gemma4

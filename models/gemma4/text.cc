@@ -21,6 +21,7 @@ Matrix Mat(const TensorView* t, int64_t index = 0) {
   m.cols = t->dim(0);
   m.rows = t->dim(1);
   m.row_bytes = kernels::RowBytes(t->dtype, m.cols);
+  m.packed = t->packed;
   m.data = t->data + index * m.rows * m.row_bytes;  // expert `index` of 3-D
   return m;
 }

@@ -13,11 +13,15 @@
 namespace facet {
 namespace {
 
-// Touches every page of every tensor once, so weights come from memory,
-// not disk, on the first forward pass.
-void Prefetch(const gemma4::Model& model,
+// Touches every page of every tensor the forward pass reads from the file
+// (packed copies are already in memory), so weights come from memory, not
+// disk, on the first forward pass. Reports from `base` to 1.
+void Prefetch(const gemma4::Model& model, float base,
               const std::function<void(float)>& progress) {
-  std::vector<const TensorView*> tensors = model.AllTensors();
+  std::vector<const TensorView*> tensors;
+  for (const TensorView* t : model.AllTensors()) {
+    if (!model.IsPackedSource(t)) tensors.push_back(t);
+  }
   uint64_t total = 0, done = 0;
   for (const TensorView* t : tensors) total += t->nbytes;
   volatile uint8_t sink = 0;
@@ -25,7 +29,8 @@ void Prefetch(const gemma4::Model& model,
   for (const TensorView* t : tensors) {
     for (uint64_t off = 0; off < t->nbytes; off += 4096) sink += t->data[off];
     done += t->nbytes;
-    const float f = total ? static_cast<float>(done) / total : 1.f;
+    const float f =
+        base + (1 - base) * (total ? static_cast<float>(done) / total : 1.f);
     if (progress && f - last >= 0.01f) {
       progress(f);
       last = f;
@@ -52,11 +57,46 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
                            std::to_string(options.num_threads));
   }
   auto impl = std::make_unique<Impl>();
+  int threads = options.num_threads;
+  if (threads == 0) {
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  impl->num_threads = threads;
+  if (threads > 1) {
+    impl->pool = pthreadpool_create(static_cast<size_t>(threads));
+    if (impl->pool == nullptr) {
+      return Internal("cannot create a pool of " + std::to_string(threads) +
+                      " threads");
+    }
+  }
+  // From here on the pool is the engine's: destroyed with it, or below on
+  // an error.
+  struct PoolGuard {
+    Impl* impl;
+    ~PoolGuard() {
+      if (impl != nullptr && impl->pool != nullptr) {
+        pthreadpool_destroy(impl->pool);
+      }
+    }
+  } guard{impl.get()};
   FACET_ASSIGN_OR_RETURN(impl->model, gemma4::Model::Load(options.model_path));
+  impl->info = MakeModelInfo(*impl->model);
+  // Packing reads most of the file: the bar shows bytes packed, then
+  // bytes prefetched, out of all weight bytes.
+  const float all =
+      static_cast<float>(std::max<uint64_t>(1, impl->info.weight_bytes));
+  impl->model->PackWeights(impl->pool, [&](uint64_t done, uint64_t) {
+    if (options.on_load_progress) {
+      options.on_load_progress(std::min(1.f, static_cast<float>(done) / all));
+    }
+  });
+  const float pack_share =
+      std::min(1.f, static_cast<float>(impl->model->packed_bytes()) / all);
   FACET_ASSIGN_OR_RETURN(impl->decoder,
                          gemma4::TextDecoder::Create(*impl->model));
-  impl->info = MakeModelInfo(*impl->model);
-  if (options.prefetch) Prefetch(*impl->model, options.on_load_progress);
+  if (options.prefetch) {
+    Prefetch(*impl->model, pack_share, options.on_load_progress);
+  }
   // A model file without a tokenizer still computes logits from ids.
   StatusOr<std::unique_ptr<Tokenizer>> tok =
       Tokenizer::ForModelPath(options.model_path);
@@ -71,18 +111,7 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     impl->empty_thought_prefill =
         gemma4::PresetPrefillsEmptyThought(impl->info.preset);
   }
-  int threads = options.num_threads;
-  if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
-  }
-  impl->num_threads = threads;
-  if (threads > 1) {
-    impl->pool = pthreadpool_create(static_cast<size_t>(threads));
-    if (impl->pool == nullptr) {
-      return Internal("cannot create a pool of " + std::to_string(threads) +
-                      " threads");
-    }
-  }
+  guard.impl = nullptr;
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 

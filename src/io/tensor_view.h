@@ -18,6 +18,9 @@ struct TensorView {
   std::vector<int64_t> shape;
   const uint8_t* data = nullptr;
   uint64_t nbytes = 0;
+  // Rows rewritten at load into the kernels' 8-row packed layout
+  // (kernels::PackRows); only matrix-product weights are ever packed.
+  bool packed = false;
 
   int64_t dim(size_t i) const { return i < shape.size() ? shape[i] : 1; }
   int64_t elements() const {

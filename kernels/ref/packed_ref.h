@@ -1,0 +1,50 @@
+// The 8-row interleaved ("packed") layout of q4_0 and q8_0 weights, and the
+// scalar reference of the kernels that read it.
+//
+// Rows are taken 8 at a time; a group of 8 rows keeps the byte count of the
+// original 8 rows, block after block (32 columns each):
+//   q4_0x8 block, 144 bytes: fp16 d[8] (row 0..7), then 4 vectors of 32
+//          bytes; vector h holds bytes 4h..4h+3 of the 16 packed-nibble
+//          bytes of row 0, then row 1, ... row 7 (low nibbles are columns
+//          4h..4h+3, high nibbles columns 16+4h..16+4h+3).
+//   q8_0x8 block, 272 bytes: fp16 d[8], then 8 vectors of 32 bytes; vector
+//          h holds int8 columns 4h..4h+3 of row 0, then row 1, ... row 7.
+// So one 32-byte load gives 8 rows x 4 columns: a SIMD kernel broadcasts 4
+// activation bytes against it and gets one row per 32-bit lane, and the 8
+// row scales come in one 16-byte load (no horizontal sums, one float
+// multiply-add per 8 rows).
+#ifndef FACET_KERNELS_REF_PACKED_REF_H_
+#define FACET_KERNELS_REF_PACKED_REF_H_
+
+#include <cstdint>
+
+#include "kernels/dtype.h"
+
+namespace facet::kernels::ref {
+
+constexpr int64_t kPackRows = 8;
+
+// True for q4_0 / q8_0 with rows a multiple of 8 and cols of 32.
+bool CanPack(DType type, int64_t rows, int64_t cols);
+// Rewrites `rows` rows (row_bytes apart, CanPack true) from src into the
+// packed layout at dst (the same number of bytes; src and dst must not
+// overlap).
+void PackRows(DType type, const uint8_t* src, int64_t rows, int64_t cols,
+              uint8_t* dst);
+// Row `i` (0..7) of the packed group at `group`, back in the original
+// layout (RowBytes(type, cols) bytes at out).
+void UnpackRow(DType type, const uint8_t* group, int i, int64_t cols,
+               uint8_t* out);
+
+// GemmFns over packed weights (w: first row of a group; rows a multiple of
+// 8), with the same results as GemmQ4_0 / GemmQ8_0 on the unpacked rows.
+void GemmQ4_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy);
+void GemmQ8_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy);
+
+}  // namespace facet::kernels::ref
+
+#endif  // FACET_KERNELS_REF_PACKED_REF_H_

@@ -1,0 +1,178 @@
+// AVX2 kernels over the 8-row packed q4_0 / q8_0 layout
+// (kernels/ref/packed_ref.h); compiled with -mavx2 -mfma -mf16c like
+// avx2_matmul.cc, and like it self-contained (no inline code shared with
+// translation units built for other ISAs).
+//
+// One 32-byte weight load holds 4 columns of 8 rows; the 4 matching
+// activation bytes are broadcast, so maddubs + madd leave row i's partial
+// sum in 32-bit lane i. A block's integer sum is finished in the lanes and
+// scaled by the 8 row scales at once: one convert, multiply and fma per 8
+// (row, token) pairs instead of per pair, and no horizontal sums.
+//
+// Every (row, token) result is acc = fma(d_w * d_x, float(isum_b), acc)
+// over the blocks in order, whatever the tile, so GEMV and GEMM agree bit
+// for bit.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/x86/x86_ops.h"
+
+namespace facet::kernels::avx2 {
+namespace {
+
+constexpr int64_t kQK = 32;
+constexpr int kGroup = 8;
+// Tokens per chunk are kept within about this many activation bytes so
+// they stay in L2 while each 8-row group is reused over them.
+constexpr int64_t kActChunkBytes = 192 * 1024;
+
+inline __m256i Bcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+inline __m256i Load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+inline __m256 Scales8(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// 8 rows x T tokens of q4_0x8 weights (w: the group) against q8_0
+// activations; y: row 0 of token 0's outputs.
+template <int T>
+void TileQ4(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+            int64_t as, float* y, int64_t ldy) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T];
+  for (int j = 0; j < T; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * (kGroup * 18);
+    __m256i s16[T];
+    for (int j = 0; j < T; ++j) s16[j] = _mm256_setzero_si256();
+    // Each int16 lane sums 16 products of a 4-bit weight (0..15) and an
+    // activation (|x| <= 127): at most 30480, no overflow.
+    for (int h = 0; h < 4; ++h) {
+      const __m256i p = Load256(blk + 16 + 32 * h);
+      const __m256i lo = _mm256_and_si256(p, m4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), m4);
+      for (int j = 0; j < T; ++j) {
+        const uint8_t* xq = a + j * as + b * kQK;
+        const __m256i pl = _mm256_maddubs_epi16(lo, Bcast4(xq + 4 * h));
+        const __m256i ph = _mm256_maddubs_epi16(hi, Bcast4(xq + 16 + 4 * h));
+        s16[j] = _mm256_add_epi16(s16[j], _mm256_add_epi16(pl, ph));
+      }
+    }
+    const __m256 dw = Scales8(blk);
+    for (int j = 0; j < T; ++j) {
+      const uint8_t* aj = a + j * as;
+      const float dx = reinterpret_cast<const float*>(aj + cols)[b];
+      const int32_t sx =
+          reinterpret_cast<const int32_t*>(aj + cols + nb * 4)[b];
+      // sum (q - 8) x = sum q x - 8 sum x.
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[j], ones),
+                                            _mm256_set1_epi32(8 * sx));
+      acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dx)),
+                               _mm256_cvtepi32_ps(isum), acc[j]);
+    }
+  }
+  for (int j = 0; j < T; ++j) _mm256_storeu_ps(y + j * ldy, acc[j]);
+}
+
+// 8 rows x T tokens of q8_0x8 weights: |w| * (x with w's sign) keeps
+// maddubs exact (each pair sum at most 2 * 127 * 127).
+template <int T>
+void TileQ8(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+            int64_t as, float* y, int64_t ldy) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T];
+  for (int j = 0; j < T; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * (kGroup * 34);
+    __m256i s32[T];
+    for (int j = 0; j < T; ++j) s32[j] = _mm256_setzero_si256();
+    for (int h = 0; h < 8; ++h) {
+      const __m256i sw = Load256(blk + 16 + 32 * h);
+      const __m256i aw = _mm256_abs_epi8(sw);
+      for (int j = 0; j < T; ++j) {
+        const __m256i x = Bcast4(a + j * as + b * kQK + 4 * h);
+        const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, sw));
+        s32[j] = _mm256_add_epi32(s32[j], _mm256_madd_epi16(p, ones));
+      }
+    }
+    const __m256 dw = Scales8(blk);
+    for (int j = 0; j < T; ++j) {
+      const float dx = reinterpret_cast<const float*>(a + j * as + cols)[b];
+      acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dx)),
+                               _mm256_cvtepi32_ps(s32[j]), acc[j]);
+    }
+  }
+  for (int j = 0; j < T; ++j) _mm256_storeu_ps(y + j * ldy, acc[j]);
+}
+
+template <template <int> class Tile, int TG>
+void Run(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+         const uint8_t* a, int64_t as, int64_t n, float* y, int64_t ldy) {
+  const int64_t nb = cols / kQK;
+  const int64_t group_bytes = kGroup * row_bytes;
+  int64_t chunk = kActChunkBytes / as / TG * TG;
+  if (chunk < TG) chunk = TG;
+  for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+    const int64_t t1 = t0 + chunk < n ? t0 + chunk : n;
+    for (int64_t r = 0; r < rows; r += kGroup) {
+      const uint8_t* g = w + (r / kGroup) * group_bytes;
+      int64_t t = t0;
+      for (; t + TG <= t1; t += TG) {
+        Tile<TG>::Run(g, nb, cols, a + t * as, as, y + t * ldy + r, ldy);
+      }
+      switch (t1 - t) {
+        case 3:
+          Tile<3>::Run(g, nb, cols, a + t * as, as, y + t * ldy + r, ldy);
+          break;
+        case 2:
+          Tile<2>::Run(g, nb, cols, a + t * as, as, y + t * ldy + r, ldy);
+          break;
+        case 1:
+          Tile<1>::Run(g, nb, cols, a + t * as, as, y + t * ldy + r, ldy);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+template <int T>
+struct Q4 {
+  static void Run(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+                  int64_t as, float* y, int64_t ldy) {
+    TileQ4<T>(w, nb, cols, a, as, y, ldy);
+  }
+};
+template <int T>
+struct Q8 {
+  static void Run(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+                  int64_t as, float* y, int64_t ldy) {
+    TileQ8<T>(w, nb, cols, a, as, y, ldy);
+  }
+};
+
+}  // namespace
+
+void GemmQ4_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  Run<Q4, 4>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+void GemmQ8_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  Run<Q8, 4>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+}  // namespace facet::kernels::avx2
