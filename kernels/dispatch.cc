@@ -9,12 +9,21 @@
 
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
+#include "kernels/ref/attention_ref.h"
 #include "kernels/ref/matmul_ref.h"
 #include "kernels/ref/packed_ref.h"
 #include "kernels/ref/quant.h"
 #include "kernels/ref/ref_ops.h"
 #if defined(__x86_64__)
 #include "kernels/x86/x86_ops.h"
+#endif
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+
+#include "kernels/arm/arm_ops.h"
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)  // Linux's arm64 uapi value, for old headers
+#endif
 #endif
 
 namespace facet::kernels {
@@ -36,6 +45,7 @@ KernelTable MakeRef() {
   t.isa = Isa::kRef;
   t.dot_f32 = ref::DotF32;
   t.axpy_f32 = ref::AxpyF32;
+  t.attend_tile = ref::AttendTile;
   t.quantize_act[static_cast<int>(ActType::kF32)] = ref::QuantizeActF32;
   t.quantize_act[static_cast<int>(ActType::kQ8_0)] = ref::QuantizeActQ8_0;
   t.quantize_act[static_cast<int>(ActType::kQ8_K)] = ref::QuantizeActQ8_K;
@@ -76,6 +86,23 @@ bool CpuHas(Isa isa) {
     default:
       return false;
   }
+#elif defined(__aarch64__)
+  // cpuinfo works under qemu-user too (it reads the HWCAP words there).
+  if (!cpuinfo_initialize()) return false;
+  const bool neon = cpuinfo_has_arm_neon();
+  const bool dot = neon && cpuinfo_has_arm_neon_dot();
+  switch (isa) {
+    case Isa::kNeon:
+      return neon;
+    case Isa::kNeonDot:
+      return dot;
+    case Isa::kNeonI8mm:
+      // Debian 12's cpuinfo predates cpuinfo_has_arm_i8mm: ask the kernel
+      // directly, as cpuinfo does for the other flags.
+      return dot && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+    default:
+      return false;
+  }
 #else
   return false;
 #endif
@@ -84,11 +111,12 @@ bool CpuHas(Isa isa) {
 KernelTable MakeTable(Isa isa) {
   KernelTable t = MakeRef();
 #if defined(__x86_64__)
-  if (isa == Isa::kRef) return t;
+  if (isa == Isa::kRef || isa >= Isa::kNeon) return t;  // not x86 levels
   // Every x86 level starts from AVX2 and overrides what it has.
   t.isa = isa;
   t.dot_f32 = avx2::DotF32;
   t.axpy_f32 = avx2::AxpyF32;
+  t.attend_tile = avx2::AttendTile;
   SetAct(&t, ActType::kQ8_0, avx2::QuantizeActQ8_0);
   SetAct(&t, ActType::kQ8_K, avx2::QuantizeActQ8_K);
   SetGemm(&t, DType::kF32, avx2::GemmF32);
@@ -119,12 +147,50 @@ KernelTable MakeTable(Isa isa) {
     t.prefer_packed[static_cast<uint32_t>(DType::kQ4_0)] = false;
     t.prefer_packed[static_cast<uint32_t>(DType::kQ8_0)] = false;
   }
+#elif defined(__aarch64__)
+  if (isa < Isa::kNeon) return t;  // the reference; x86 levels never apply
+  // Every Arm level starts from NEON and overrides what it has; the packed
+  // layouts keep their reference kernels (no Arm kernel reads them yet).
+  t.isa = isa;
+  t.dot_f32 = neon::DotF32;
+  t.axpy_f32 = neon::AxpyF32;
+  SetAct(&t, ActType::kQ8_0, neon::QuantizeActQ8_0);
+  SetAct(&t, ActType::kQ8_K, neon::QuantizeActQ8_K);
+  SetGemm(&t, DType::kF32, neon::GemmF32);
+  SetGemm(&t, DType::kF16, neon::GemmF16);
+  SetGemm(&t, DType::kBF16, neon::GemmBF16);
+  SetGemm(&t, DType::kQ8_0, neon::GemmQ8_0);
+  SetGemm(&t, DType::kQ4_0, neon::GemmQ4_0);
+  SetGemm(&t, DType::kQ4_1, neon::GemmQ4_1);
+  SetGemm(&t, DType::kQ5_0, neon::GemmQ5_0);
+  SetGemm(&t, DType::kQ5_1, neon::GemmQ5_1);
+  SetGemm(&t, DType::kQ4_K, neon::GemmQ4K);
+  SetGemm(&t, DType::kQ5_K, neon::GemmQ5K);
+  SetGemm(&t, DType::kQ6_K, neon::GemmQ6K);
+  if (isa == Isa::kNeonDot || isa == Isa::kNeonI8mm) {
+    SetGemm(&t, DType::kQ8_0, neondot::GemmQ8_0);
+    SetGemm(&t, DType::kQ4_0, neondot::GemmQ4_0);
+    SetGemm(&t, DType::kQ4_1, neondot::GemmQ4_1);
+    SetGemm(&t, DType::kQ5_0, neondot::GemmQ5_0);
+    SetGemm(&t, DType::kQ5_1, neondot::GemmQ5_1);
+    SetGemm(&t, DType::kQ4_K, neondot::GemmQ4K);
+    SetGemm(&t, DType::kQ5_K, neondot::GemmQ5K);
+    SetGemm(&t, DType::kQ6_K, neondot::GemmQ6K);
+  }
+  if (isa == Isa::kNeonI8mm) {
+    SetGemm(&t, DType::kQ8_0, neoni8mm::GemmQ8_0);
+    SetGemm(&t, DType::kQ4_0, neoni8mm::GemmQ4_0);
+    SetGemm(&t, DType::kQ4_1, neoni8mm::GemmQ4_1);
+    SetGemm(&t, DType::kQ5_0, neoni8mm::GemmQ5_0);
+    SetGemm(&t, DType::kQ5_1, neoni8mm::GemmQ5_1);
+  }
 #endif
   return t;
 }
 
-constexpr Isa kAllIsas[] = {Isa::kRef, Isa::kAvx2, Isa::kAvx512,
-                            Isa::kAvx512Vnni};
+constexpr Isa kAllIsas[] = {Isa::kRef,        Isa::kAvx2, Isa::kAvx512,
+                            Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot,
+                            Isa::kNeonI8mm};
 
 Isa BestIsa() {
   const char* env = std::getenv("FACET_ISA");
@@ -133,7 +199,8 @@ Isa BestIsa() {
       if (std::strcmp(env, IsaName(isa)) == 0 && CpuHas(isa)) return isa;
     }
   }
-  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2}) {
+  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kNeonI8mm,
+                  Isa::kNeonDot, Isa::kNeon}) {
     if (CpuHas(isa)) return isa;
   }
   return Isa::kRef;
@@ -164,6 +231,12 @@ const char* IsaName(Isa isa) {
       return "avx512";
     case Isa::kAvx512Vnni:
       return "avx512vnni";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kNeonDot:
+      return "neondot";
+    case Isa::kNeonI8mm:
+      return "neoni8mm";
   }
   return "?";
 }
@@ -205,8 +278,10 @@ const KernelTable& Kernels() { return Active(); }
 
 const KernelTable* KernelsFor(Isa isa) {
   static KernelTable tables[kNumIsas] = {
-      MakeTable(Isa::kRef), MakeTable(Isa::kAvx2), MakeTable(Isa::kAvx512),
-      MakeTable(Isa::kAvx512Vnni)};
+      MakeTable(Isa::kRef),     MakeTable(Isa::kAvx2),
+      MakeTable(Isa::kAvx512),  MakeTable(Isa::kAvx512Vnni),
+      MakeTable(Isa::kNeon),    MakeTable(Isa::kNeonDot),
+      MakeTable(Isa::kNeonI8mm)};
   if (!CpuHas(isa)) return nullptr;
   return &tables[static_cast<int>(isa)];
 }

@@ -28,9 +28,19 @@ struct Matrix {
 };
 
 // kAvx2 needs AVX2+FMA+F16C; kAvx512 needs AVX-512 F/BW/DQ/VL on top;
-// kAvx512Vnni adds AVX512-VNNI (vpdpbusd).
-enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
-constexpr int kNumIsas = 4;
+// kAvx512Vnni adds AVX512-VNNI (vpdpbusd). On Arm64: kNeon is Armv8 NEON
+// (with its fp16 conversions); kNeonDot adds the dotprod extension
+// (sdot); kNeonI8mm adds i8mm (smmla) on top.
+enum class Isa {
+  kRef = 0,
+  kAvx2 = 1,
+  kAvx512 = 2,
+  kAvx512Vnni = 3,
+  kNeon = 4,
+  kNeonDot = 5,
+  kNeonI8mm = 6,
+};
+constexpr int kNumIsas = 7;
 const char* IsaName(Isa isa);
 
 // The form MatMul converts the activations x into before the dot products,
@@ -62,6 +72,22 @@ using QuantizeActFn = void (*)(const float* x, uint8_t* a, int64_t cols);
 using GemmFn = void (*)(const uint8_t* w, int64_t row_bytes, int64_t rows,
                         int64_t cols, const uint8_t* a, int64_t a_stride,
                         int64_t n, float* y, int64_t ldy);
+// One tile of attention with an online softmax, for nq query rows (q,
+// q_stride floats apart; nq <= kAttnMaxQ) against the same `count` KV
+// positions (count <= kAttnTile; k[j], v[j]: rows of d floats). Per query
+// row i it updates the running max m[i], the running sum l[i] and
+// acc[i * d .. + d] = sum_j exp(s_j - m[i]) v_j, where s_j = scale *
+// dot(q_i, k_j). Start from m = -inf, l = 0, acc = 0; the output is acc /
+// l. Results depend only on how the positions are cut into tiles, so a
+// caller that tiles by position gets the same result however it batches
+// queries or tokens.
+constexpr int kAttnTile = 64;
+constexpr int kAttnMaxQ = 16;
+using AttendFn = void (*)(const float* q, int64_t q_stride, int nq,
+                          const float* const* k, const float* const* v,
+                          int count, int64_t d, float scale, float* m,
+                          float* l, float* acc);
+
 // gemm[] is indexed by the DType value; 32 covers every supported type.
 constexpr int kNumGemmSlots = 32;
 
@@ -71,6 +97,7 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   // y[i] += alpha * x[i]
   void (*axpy_f32)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+  AttendFn attend_tile = nullptr;
   // Activation converters by ActType (kF32 is a plain copy).
   QuantizeActFn quantize_act[kNumActTypes] = {};
   // Matrix kernels by weight DType; null for types without one.
@@ -94,8 +121,8 @@ struct KernelTable {
 };
 
 // The table for the best ISA this CPU supports, or the one forced by the
-// FACET_ISA environment variable ("ref", "avx2", "avx512", "avx512vnni")
-// or ForceIsa().
+// FACET_ISA environment variable ("ref", "avx2", "avx512", "avx512vnni",
+// "neon", "neondot", "neoni8mm") or ForceIsa().
 const KernelTable& Kernels();
 // Table for one ISA; returns nullptr when the CPU lacks it.
 const KernelTable* KernelsFor(Isa isa);

@@ -301,40 +301,49 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int64_t group = nh / nkv;
   const bool sliding = lc.kind == AttentionKind::kSliding;
   const kernels::KernelTable& kt = kernels::Kernels();
-  // Tiny attention (short context, small heads) runs inline.
+  // One task: a token and up to 4 query heads of one KV group, which read
+  // the same K/V rows (two tasks per group in decode keep both threads
+  // busy on E2B's single KV head). Positions are cut into tiles counted
+  // from the window's first position, the same in every chunking.
+  const int64_t per_task = std::min<int64_t>(group, 4);
+  const int64_t subs = (group + per_task - 1) / per_task;
   const double work =
       static_cast<double>(n) * nh * d *
       (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window) : pos0 + n);
   kernels::ParallelFor(
-      work < 65536.0 ? nullptr : pool, static_cast<size_t>(n * nh), 1,
+      work < 65536.0 ? nullptr : pool, static_cast<size_t>(n * nkv * subs), 1,
       [&](size_t b, size_t e) {
-        thread_local std::vector<float> scores;
+        thread_local std::vector<float> acc;
+        const float* kp[kernels::kAttnTile];
+        const float* vp[kernels::kAttnTile];
+        float m[kernels::kAttnMaxQ], l[kernels::kAttnMaxQ];
         for (size_t task = b; task < e; ++task) {
-          const int64_t t = task / nh, h = task % nh, g = h / group;
+          const int64_t t = task / (nkv * subs);
+          const int64_t g = task / subs % nkv;
+          const int64_t h0 = g * group + task % subs * per_task;
+          const int nq = static_cast<int>(
+              std::min<int64_t>(per_task, (g + 1) * group - h0));
           const int64_t pos = pos0 + t;
           const int64_t lo =
               sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
-          const float* qh = s->q.data() + t * q_dim + h * d;
-          if (static_cast<int64_t>(scores.size()) < pos - lo + 1) {
-            scores.resize(pos - lo + 1);
+          const float* qh = s->q.data() + t * q_dim + h0 * d;
+          Resize(&acc, nq * d);
+          std::fill(acc.begin(), acc.begin() + nq * d, 0.f);
+          std::fill(m, m + nq, -INFINITY);
+          std::fill(l, l + nq, 0.f);
+          for (int64_t j0 = lo; j0 <= pos; j0 += kernels::kAttnTile) {
+            const int count = static_cast<int>(
+                std::min<int64_t>(kernels::kAttnTile, pos + 1 - j0));
+            for (int j = 0; j < count; ++j) {
+              kp[j] = cache->K(src, j0 + j) + g * d;
+              vp[j] = cache->V(src, j0 + j) + g * d;
+            }
+            kt.attend_tile(qh, d, nq, kp, vp, count, d, 1.0f, m, l, acc.data());
           }
-          float mx = -INFINITY;
-          for (int64_t j = lo; j <= pos; ++j) {
-            float sc = kt.dot_f32(qh, cache->K(src, j) + g * d, d);
-            scores[j - lo] = sc;
-            mx = std::max(mx, sc);
-          }
-          double sum = 0;
-          for (int64_t j = lo; j <= pos; ++j) {
-            float p = std::exp(scores[j - lo] - mx);
-            scores[j - lo] = p;
-            sum += p;
-          }
-          const float inv = static_cast<float>(1.0 / sum);
-          float* out = s->att.data() + t * q_dim + h * d;
-          std::fill(out, out + d, 0.f);
-          for (int64_t j = lo; j <= pos; ++j) {
-            kt.axpy_f32(scores[j - lo] * inv, cache->V(src, j) + g * d, out, d);
+          for (int i = 0; i < nq; ++i) {
+            float* out = s->att.data() + t * q_dim + (h0 + i) * d;
+            const float inv = 1.0f / l[i];
+            for (int64_t c2 = 0; c2 < d; ++c2) out[c2] = acc[i * d + c2] * inv;
           }
         }
       });

@@ -1,0 +1,153 @@
+// The attention tile (kernels.h AttendFn) on every ISA this CPU has: whole
+// attention built from tiles against a float64 softmax, over query counts,
+// position counts and head widths that hit the tails of each loop; and
+// results that depend only on the tiling of positions.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/kernels.h"
+
+namespace facet::kernels {
+namespace {
+
+struct Case {
+  int nq;
+  int positions;
+  int64_t d;
+};
+
+// out[i][c] = softmax_j(scale q_i . k_j) v_j in float64.
+std::vector<double> Exact(const std::vector<float>& q, int nq,
+                          const std::vector<float>& k,
+                          const std::vector<float>& v, int n, int64_t d,
+                          float scale) {
+  std::vector<double> out(static_cast<size_t>(nq * d), 0.0);
+  for (int i = 0; i < nq; ++i) {
+    std::vector<double> s(n);
+    double mx = -INFINITY;
+    for (int j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int64_t c = 0; c < d; ++c)
+        dot += double(q[i * d + c]) * k[j * d + c];
+      s[j] = dot * scale;
+      mx = std::max(mx, s[j]);
+    }
+    double sum = 0;
+    for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+    for (int j = 0; j < n; ++j) {
+      for (int64_t c = 0; c < d; ++c)
+        out[i * d + c] += s[j] / sum * v[j * d + c];
+    }
+  }
+  return out;
+}
+
+// Attention of nq queries over n positions in tiles of `tile` positions.
+std::vector<float> Tiled(const KernelTable& kt, const std::vector<float>& q,
+                         int nq, const std::vector<float>& k,
+                         const std::vector<float>& v, int n, int64_t d,
+                         float scale, int tile) {
+  std::vector<float> acc(static_cast<size_t>(nq * d), 0.f), m(nq, -INFINITY),
+      l(nq, 0.f);
+  const float* kp[kAttnTile];
+  const float* vp[kAttnTile];
+  for (int j0 = 0; j0 < n; j0 += tile) {
+    const int count = std::min(tile, n - j0);
+    for (int j = 0; j < count; ++j) {
+      kp[j] = k.data() + (j0 + j) * d;
+      vp[j] = v.data() + (j0 + j) * d;
+    }
+    kt.attend_tile(q.data(), d, nq, kp, vp, count, d, scale, m.data(), l.data(),
+                   acc.data());
+  }
+  for (int i = 0; i < nq; ++i) {
+    for (int64_t c = 0; c < d; ++c) acc[i * d + c] /= l[i];
+  }
+  return acc;
+}
+
+TEST(AttentionTest, EveryIsaMatchesFloat64Softmax) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const Case cases[] = {{1, 1, 8},    {1, 7, 16},    {3, 9, 24},
+                        {4, 64, 64},  {5, 65, 72},   {8, 130, 256},
+                        {9, 200, 40}, {16, 63, 512}, {2, 300, 256}};
+  for (int isa = 0; isa < kNumIsas; ++isa) {
+    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+    if (kt == nullptr) continue;
+    ASSERT_NE(kt->attend_tile, nullptr) << IsaName(kt->isa);
+    for (const Case& cs : cases) {
+      std::vector<float> q(cs.nq * cs.d), k(cs.positions * cs.d),
+          v(cs.positions * cs.d);
+      // Gemma 4's q and k are RMS-normalised and the scale is 1: scores of
+      // a few units to tens.
+      for (float& x : q) x = nd(rng);
+      for (float& x : k) x = nd(rng) * 0.5f;
+      for (float& x : v) x = nd(rng);
+      const std::vector<double> want =
+          Exact(q, cs.nq, k, v, cs.positions, cs.d, 1.0f);
+      const std::vector<float> got =
+          Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, kAttnTile);
+      for (size_t i = 0; i < want.size(); ++i) {
+        // The score error (d roundings of |q||k|) moves the weights by a
+        // relative ~d * 2^-24 * |s|; a bound of 1e-4 absolute covers it.
+        ASSERT_NEAR(got[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]))
+            << IsaName(kt->isa) << " nq " << cs.nq << " positions "
+            << cs.positions << " d " << cs.d << " at " << i;
+      }
+      // Smaller tiles give the same softmax within rounding.
+      const std::vector<float> small =
+          Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, 5);
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(small[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]));
+      }
+    }
+  }
+}
+
+// A query row's result does not depend on the other rows in the call.
+TEST(AttentionTest, QueryRowsAreIndependent) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const int n = 100;
+  const int64_t d = 256;
+  std::vector<float> q(8 * d), k(n * d), v(n * d);
+  for (float& x : q) x = nd(rng);
+  for (float& x : k) x = nd(rng);
+  for (float& x : v) x = nd(rng);
+  for (int isa = 0; isa < kNumIsas; ++isa) {
+    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+    if (kt == nullptr) continue;
+    const std::vector<float> all = Tiled(*kt, q, 8, k, v, n, d, 1.f, 64);
+    for (int i = 0; i < 8; ++i) {
+      std::vector<float> qi(q.begin() + i * d, q.begin() + (i + 1) * d);
+      const std::vector<float> one = Tiled(*kt, qi, 1, k, v, n, d, 1.f, 64);
+      for (int64_t c = 0; c < d; ++c) {
+        ASSERT_EQ(one[c], all[i * d + c]) << IsaName(kt->isa) << " " << i;
+      }
+    }
+  }
+}
+
+// Far-below-max scores underflow to exactly zero weight, not NaN.
+TEST(AttentionTest, LargeScoreGapsStayFinite) {
+  const int64_t d = 8;
+  std::vector<float> q(d, 0.f), k(3 * d, 0.f), v(3 * d);
+  q[0] = 1.f;
+  k[0] = 200.f;   // score 200
+  k[d] = -200.f;  // score -200: e^-400 underflows
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  for (int isa = 0; isa < kNumIsas; ++isa) {
+    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+    if (kt == nullptr) continue;
+    const std::vector<float> got = Tiled(*kt, q, 1, k, v, 3, d, 1.f, 64);
+    for (int64_t c = 0; c < d; ++c) {
+      EXPECT_FLOAT_EQ(got[c], v[c]) << IsaName(kt->isa);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace facet::kernels
