@@ -46,6 +46,7 @@ KernelTable MakeRef() {
   t.dot_f32 = ref::DotF32;
   t.axpy_f32 = ref::AxpyF32;
   t.attend_tile = ref::AttendTile;
+  t.gelu_tanh_mul = ref::GeluTanhMul;
   t.quantize_act[static_cast<int>(ActType::kF32)] = ref::QuantizeActF32;
   t.quantize_act[static_cast<int>(ActType::kQ8_0)] = ref::QuantizeActQ8_0;
   t.quantize_act[static_cast<int>(ActType::kQ8_K)] = ref::QuantizeActQ8_K;
@@ -117,6 +118,7 @@ KernelTable MakeTable(Isa isa) {
   t.dot_f32 = avx2::DotF32;
   t.axpy_f32 = avx2::AxpyF32;
   t.attend_tile = avx2::AttendTile;
+  t.gelu_tanh_mul = avx2::GeluTanhMul;
   SetAct(&t, ActType::kQ8_0, avx2::QuantizeActQ8_0);
   SetAct(&t, ActType::kQ8_K, avx2::QuantizeActQ8_K);
   SetGemm(&t, DType::kF32, avx2::GemmF32);

@@ -97,6 +97,9 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   // y[i] += alpha * x[i]
   void (*axpy_f32)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+  // out[i] = gelu_tanh(gate[i]) * up[i]; out may be gate.
+  void (*gelu_tanh_mul)(const float* gate, const float* up, float* out,
+                        int64_t n) = nullptr;
   AttendFn attend_tile = nullptr;
   // Activation converters by ActType (kF32 is a plain copy).
   QuantizeActFn quantize_act[kNumActTypes] = {};

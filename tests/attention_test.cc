@@ -1,4 +1,5 @@
-// The attention tile (kernels.h AttendFn) on every ISA this CPU has: whole
+// The attention tile (kernels.h AttendFn) and the fused GeGLU activation on
+// every ISA this CPU has. Attention: whole
 // attention built from tiles against a float64 softmax, over query counts,
 // position counts and head widths that hit the tails of each loop; and
 // results that depend only on the tiling of positions.
@@ -146,6 +147,41 @@ TEST(AttentionTest, LargeScoreGapsStayFinite) {
     for (int64_t c = 0; c < d; ++c) {
       EXPECT_FLOAT_EQ(got[c], v[c]) << IsaName(kt->isa);
     }
+  }
+}
+
+// The fused GeGLU activation against the float64 formula, over the range
+// where tanh saturates and the tails of the vector loop.
+TEST(GeluTanhMulTest, EveryIsaMatchesFloat64) {
+  std::vector<float> gate, up;
+  for (float x = -30.f; x <= 30.f; x += 0.01953125f) {
+    gate.push_back(x);
+    up.push_back(1.f + 0.001f * x);
+  }
+  gate.push_back(1e-30f);
+  up.push_back(2.f);
+  for (int isa = 0; isa < kNumIsas; ++isa) {
+    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+    if (kt == nullptr) continue;
+    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{9},
+                      static_cast<int64_t>(gate.size())}) {
+      std::vector<float> out(static_cast<size_t>(n));
+      kt->gelu_tanh_mul(gate.data(), up.data(), out.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double x = gate[i];
+        const double want =
+            0.5 * x *
+            (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) *
+            up[i];
+        ASSERT_NEAR(out[i], want, 4e-7 * std::fabs(x * up[i]) + 1e-37)
+            << IsaName(kt->isa) << " x " << x;
+      }
+    }
+    // In place (out == gate).
+    std::vector<float> g(gate.begin(), gate.begin() + 16), want(16);
+    kt->gelu_tanh_mul(g.data(), up.data(), want.data(), 16);
+    kt->gelu_tanh_mul(g.data(), up.data(), g.data(), 16);
+    EXPECT_EQ(g, want) << IsaName(kt->isa);
   }
 }
 

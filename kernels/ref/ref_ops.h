@@ -8,6 +8,8 @@ namespace facet::kernels::ref {
 
 float DotF32(const float* a, const float* b, int64_t n);
 void AxpyF32(float alpha, const float* x, float* y, int64_t n);
+// out[i] = gelu_tanh(gate[i]) * up[i] (out may be gate).
+void GeluTanhMul(const float* gate, const float* up, float* out, int64_t n);
 
 }  // namespace facet::kernels::ref
 

@@ -22,6 +22,7 @@ namespace facet::kernels {
 namespace avx2 {
 float DotF32(const float* a, const float* b, int64_t n);
 void AxpyF32(float alpha, const float* x, float* y, int64_t n);
+void GeluTanhMul(const float* gate, const float* up, float* out, int64_t n);
 // avx2_attention.cc (kernels.h AttendFn).
 void AttendTile(const float* q, int64_t q_stride, int nq,
                 const float* const* k, const float* const* v, int count,

@@ -51,22 +51,40 @@ void RmsNormRows(const float* x, const float* w, float* out, int64_t rows,
   for (int64_t r = 0; r < rows; ++r) RmsNorm(x + r * n, w, out + r * n, n, eps);
 }
 
-inline float GeluTanh(float x) {
-  const float k = 0.7978845608028654f;  // sqrt(2/pi)
-  return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
+// gate = gelu_tanh(gate) * up over n elements, across the pool when large.
+void GeluMul(float* gate, const float* up, int64_t n, pthreadpool_t pool) {
+  const auto fn = kernels::Kernels().gelu_tanh_mul;
+  constexpr int64_t kTile = 4096;
+  if (n < 8 * kTile) pool = nullptr;
+  kernels::ParallelFor(pool, static_cast<size_t>((n + kTile - 1) / kTile), 1,
+                       [&](size_t b, size_t e) {
+                         const int64_t i0 = static_cast<int64_t>(b) * kTile;
+                         const int64_t i1 = std::min<int64_t>(
+                             n, static_cast<int64_t>(e) * kTile);
+                         fn(gate + i0, up + i0, gate + i0, i1 - i0);
+                       });
+}
+
+// cos and sin of pos * inv_freq[j] for the d/2 pairs, computed once per
+// token and shared by all of its heads.
+void RopeAngles(int d, const float* inv_freq, int64_t pos, float* cs,
+                float* sn) {
+  for (int j = 0; j < d / 2; ++j) {
+    const double angle = static_cast<double>(pos) * inv_freq[j];
+    cs[j] = static_cast<float>(std::cos(angle));
+    sn[j] = static_cast<float>(std::sin(angle));
+  }
 }
 
 // Half-split rotation of pairs (j, j + d/2); inv_freq 0 leaves a pair as is.
-void Rope(float* x, int d, const float* inv_freq, int64_t pos) {
+void Rope(float* x, int d, const float* inv_freq, const float* cs,
+          const float* sn) {
   const int half = d / 2;
   for (int j = 0; j < half; ++j) {
     if (inv_freq[j] == 0.f) continue;
-    const double angle = static_cast<double>(pos) * inv_freq[j];
-    const float c = static_cast<float>(std::cos(angle));
-    const float s = static_cast<float>(std::sin(angle));
     const float a = x[j], b = x[j + half];
-    x[j] = a * c - b * s;
-    x[j + half] = b * c + a * s;
+    x[j] = a * cs[j] - b * sn[j];
+    x[j + half] = b * cs[j] + a * sn[j];
   }
 }
 
@@ -216,7 +234,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
       for (int t = 0; t < n; ++t) {
         float* g = s->gate.data() + t * P;
         const float* q = s->ple.data() + t * LP + l * P;
-        for (int64_t i = 0; i < P; ++i) g[i] = GeluTanh(g[i]) * q[i];
+        kernels::Kernels().gelu_tanh_mul(g, q, g, P);
       }
       kernels::MatMul(Mat(lw.ple_proj), s->gate.data(), n, s->tmp.data(), pool);
       for (int t = 0; t < n; ++t) {
@@ -262,11 +280,20 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   // q: [n][nh][d]
   Resize(&s->q, n * q_dim);
   kernels::MatMul(Mat(lw.q), s->a.data(), n, s->q.data(), pool);
+  // Rotation angles per token: [n][cos d/2 | sin d/2].
+  std::vector<float>& rope = s->rope;
+  Resize(&rope, n * d);
+  const float* inv_freq = v.rope_inv_freq.data();
   for (int t = 0; t < n; ++t) {
+    RopeAngles(static_cast<int>(d), inv_freq, pos0 + t, rope.data() + t * d,
+               rope.data() + t * d + d / 2);
+  }
+  for (int t = 0; t < n; ++t) {
+    const float* cs = rope.data() + t * d;
     for (int64_t h = 0; h < nh; ++h) {
       float* qh = s->q.data() + t * q_dim + h * d;
       RmsNorm(qh, v.q_norm.data(), qh, d, eps);
-      Rope(qh, static_cast<int>(d), v.rope_inv_freq.data(), pos0 + t);
+      Rope(qh, static_cast<int>(d), inv_freq, cs, cs + d / 2);
     }
   }
   if (lc.owns_kv(l)) {
@@ -287,7 +314,8 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
         const float* kr = s->k.data() + t * kv_dim + g * d;
         const float* vr = s->v.data() + t * kv_dim + g * d;
         RmsNorm(kr, v.k_norm.data(), kc + g * d, d, eps);
-        Rope(kc + g * d, static_cast<int>(d), v.rope_inv_freq.data(), pos0 + t);
+        Rope(kc + g * d, static_cast<int>(d), inv_freq, rope.data() + t * d,
+             rope.data() + t * d + d / 2);
         RmsNorm(vr, nullptr, vc + g * d, d, eps);
       }
     }
@@ -374,9 +402,7 @@ void TextDecoder::FeedForward(int l, int n, Scratch* s,
   Resize(&s->up, n * F);
   kernels::MatMul(Mat(lw.gate), s->a.data(), n, s->gate.data(), pool);
   kernels::MatMul(Mat(lw.up), s->a.data(), n, s->up.data(), pool);
-  for (int64_t i = 0; i < n * F; ++i) {
-    s->gate[i] = GeluTanh(s->gate[i]) * s->up[i];
-  }
+  GeluMul(s->gate.data(), s->up.data(), n * F, pool);
   Resize(&s->ffn, n * H);
   kernels::MatMul(Mat(lw.down), s->gate.data(), n, s->ffn.data(), pool);
   if (c.is_moe()) {
@@ -453,10 +479,9 @@ void TextDecoder::MoE(int l, int n, Scratch* s, pthreadpool_t pool) const {
     kernels::MatMul(Mat(lw.gate_up_exps, e), in.data(), m, gu.data(), pool);
     act.resize(m * Fe);
     for (int r = 0; r < m; ++r) {
-      for (int64_t i = 0; i < Fe; ++i) {
-        act[r * Fe + i] =
-            GeluTanh(gu[r * 2 * Fe + i]) * gu[r * 2 * Fe + Fe + i];
-      }
+      kernels::Kernels().gelu_tanh_mul(gu.data() + r * 2 * Fe,
+                                       gu.data() + r * 2 * Fe + Fe,
+                                       act.data() + r * Fe, Fe);
     }
     out.resize(m * H);
     kernels::MatMul(Mat(lw.down_exps, e), act.data(), m, out.data(), pool);

@@ -27,7 +27,7 @@ struct OpProfile {
 struct Scratch {
   OpProfile profile;
   std::vector<float> x, a, q, k, v, att, o, gate, up, ffn, f1, f2, tmp, ple,
-      ple_a, logits_h;
+      ple_a, logits_h, rope;
 };
 
 class TextDecoder {
