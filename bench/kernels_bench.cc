@@ -7,7 +7,6 @@
 // Counters: bytes_per_second = weight bytes / s; FLOPS = 2 rows cols n / s;
 // the label names the ISA in use.
 #include <benchmark/benchmark.h>
-#include <pthreadpool.h>
 
 #include <cstdint>
 #include <cstring>
@@ -110,7 +109,8 @@ void BM_MatMul(benchmark::State& state, DType type, Shape shape, int64_t n,
     x[i] = static_cast<float>((i * 7919) % 2001) / 1000.f - 1.f;
   }
   std::vector<float> y(static_cast<size_t>(n * shape.rows));
-  pthreadpool_t pool = pthreadpool_create(static_cast<size_t>(threads));
+  std::unique_ptr<ThreadPool> owner = ThreadPool::Create(threads);
+  ThreadPool* pool = owner.get();
   size_t copy = 0;
   for (auto _ : state) {
     m.data = w[copy].data();
@@ -119,7 +119,6 @@ void BM_MatMul(benchmark::State& state, DType type, Shape shape, int64_t n,
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  pthreadpool_destroy(pool);
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(w[0].size()));
   state.counters["FLOPS"] =
@@ -135,7 +134,8 @@ void BM_MatMul(benchmark::State& state, DType type, Shape shape, int64_t n,
 // against this.
 void BM_ReadBandwidth(benchmark::State& state, int threads) {
   static std::vector<uint64_t> buf(kStreamBytes / 8, 1);
-  pthreadpool_t pool = pthreadpool_create(static_cast<size_t>(threads));
+  std::unique_ptr<ThreadPool> owner = ThreadPool::Create(threads);
+  ThreadPool* pool = owner.get();
   std::vector<uint64_t> sums(4096);
   const size_t chunk = buf.size() / sums.size();
   for (auto _ : state) {
@@ -154,7 +154,6 @@ void BM_ReadBandwidth(benchmark::State& state, int threads) {
     });
     benchmark::DoNotOptimize(sums.data());
   }
-  pthreadpool_destroy(pool);
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(buf.size() * 8));
 }

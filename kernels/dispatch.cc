@@ -306,7 +306,7 @@ void PackRows(DType type, const uint8_t* src, int64_t r0, int64_t r1,
 }
 
 void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
-            pthreadpool_t pool) {
+            ThreadPool* pool) {
   // Small products run inline: waking the pool costs more than they do,
   // and a starved worker on a busy machine would stall every call.
   if (static_cast<double>(w.rows) * w.cols * n < 65536.0) pool = nullptr;
@@ -316,7 +316,7 @@ void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
   // type).
   const GemmFn gemm = w.packed ? k.GemmPacked(w.dtype) : k.Gemm(w.dtype);
   const size_t threads =
-      pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
+      pool != nullptr ? static_cast<size_t>(pool->threads()) : 1;
   if (gemm == nullptr) {
     // No kernel for this type: dequantize rows and use dot_f32.
     const size_t tile = w.rows >= 256 ? 32 : 8;

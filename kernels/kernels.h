@@ -4,12 +4,11 @@
 #ifndef FACET_KERNELS_KERNELS_H_
 #define FACET_KERNELS_KERNELS_H_
 
-#include <pthreadpool.h>
-
 #include <cstddef>
 #include <cstdint>
 
 #include "kernels/dtype.h"
+#include "kernels/parallel.h"
 
 namespace facet::kernels {
 
@@ -85,8 +84,8 @@ constexpr int kAttnTile = 64;
 constexpr int kAttnMaxQ = 16;
 using AttendFn = void (*)(const float* q, int64_t q_stride, int nq,
                           const float* const* k, const float* const* v,
-                          int count, int64_t d, float scale, float* m,
-                          float* l, float* acc);
+                          int count, int64_t d, float scale, float* m, float* l,
+                          float* acc);
 
 // gemm[] is indexed by the DType value; 32 covers every supported type.
 constexpr int kNumGemmSlots = 32;
@@ -145,7 +144,7 @@ void PackRows(DType type, const uint8_t* src, int64_t r0, int64_t r1,
 // type's ActType (quantized to q8_0 / q8_K blocks for quantized weights,
 // as llama.cpp does), then the table's gemm runs over row tiles in `pool`.
 void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
-            pthreadpool_t pool);
+            ThreadPool* pool);
 
 }  // namespace facet::kernels
 

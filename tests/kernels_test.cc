@@ -5,10 +5,9 @@
 // weights, within the bound the activation quantization allows.
 #include "kernels/kernels.h"
 
-#include <pthreadpool.h>
-
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -495,6 +494,42 @@ double ActError(ActType act, const uint8_t* a, int64_t cols, int64_t c) {
   return 0;
 }
 
+// dot_f32 and axpy_f32 of every ISA against float64, over lengths below,
+// at and above each vector width and unroll step.
+TEST(VectorOpsTest, DotAndAxpyMatchFloat64) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (int64_t n : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100}) {
+    std::vector<float> a(static_cast<size_t>(n)), b(a.size()), y0(a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = normal(rng);
+      b[i] = normal(rng);
+      y0[i] = normal(rng);
+    }
+    double want = 0, mag = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      want += static_cast<double>(a[i]) * b[i];
+      mag += std::fabs(static_cast<double>(a[i]) * b[i]);
+    }
+    const float alpha = 0.75f;
+    for (Isa isa : AvailableIsas()) {
+      const KernelTable* k = KernelsFor(isa);
+      EXPECT_LE(std::fabs(k->dot_f32(a.data(), b.data(), n) - want),
+                (n + 2) * kU * mag + 1e-30)
+          << IsaName(isa) << " n " << n;
+      std::vector<float> y = y0;
+      k->axpy_f32(alpha, a.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        // Fused or not: at most two roundings.
+        const double exact = y0[i] + static_cast<double>(alpha) * a[i];
+        EXPECT_LE(std::fabs(y[i] - exact),
+                  2 * kU * (std::fabs(y0[i]) + std::fabs(alpha * a[i])))
+            << IsaName(isa) << " n " << n << " i " << i;
+      }
+    }
+  }
+}
+
 class MatMulTest : public ::testing::TestWithParam<DType> {};
 
 // Restores the ISA MatMul used before a test forced others.
@@ -516,7 +551,7 @@ TEST_P(MatMulTest, MatchesFloat64Reference) {
   const ActType act = ActTypeFor(type);
   IsaGuard guard;
   std::mt19937 rng(77 + static_cast<int>(type));
-  pthreadpool_t pool2 = pthreadpool_create(2);
+  std::unique_ptr<ThreadPool> pool2 = ThreadPool::Create(2);
   for (Isa isa : AvailableIsas()) {
     ASSERT_TRUE(ForceIsa(isa));
     ASSERT_EQ(Kernels().isa, isa);
@@ -534,7 +569,7 @@ TEST_P(MatMulTest, MatchesFloat64Reference) {
         std::vector<float> y1(static_cast<size_t>(n * rows));
         std::vector<float> y2(y1.size());
         MatMul(m, x.data(), n, y1.data(), nullptr);
-        MatMul(m, x.data(), n, y2.data(), pool2);
+        MatMul(m, x.data(), n, y2.data(), pool2.get());
         ASSERT_EQ(std::memcmp(y1.data(), y2.data(), y1.size() * 4), 0)
             << IsaName(isa) << " " << DTypeName(type) << ": threads differ";
         int64_t as;
@@ -572,7 +607,6 @@ TEST_P(MatMulTest, MatchesFloat64Reference) {
       }
     }
   }
-  pthreadpool_destroy(pool2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, MatMulTest, ::testing::ValuesIn(kAllTypes),
@@ -599,7 +633,18 @@ TEST(DispatchTest, ForceIsaCoversEveryLevel) {
   }
   EXPECT_TRUE(ForceIsa(best));
   EXPECT_STREQ(IsaName(Isa::kAvx512Vnni), "avx512vnni");
+  EXPECT_STREQ(IsaName(Isa::kNeonI8mm), "neoni8mm");
   EXPECT_NE(KernelsFor(Isa::kRef), nullptr);
+}
+
+// The ISA picked at startup (best, or FACET_ISA when the CPU has it) is
+// the one FACET_EXPECT_ISA names: tools/run_arm_tests.sh sets both per
+// emulated CPU model, to see dispatch fall back on CPUs without dotprod
+// or i8mm.
+TEST(DispatchTest, PicksTheExpectedIsa) {
+  const char* want = std::getenv("FACET_EXPECT_ISA");
+  if (want == nullptr) GTEST_SKIP() << "FACET_EXPECT_ISA not set";
+  EXPECT_STREQ(IsaName(Kernels().isa), want);
 }
 
 }  // namespace

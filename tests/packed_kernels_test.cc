@@ -2,8 +2,6 @@
 // packed kernel matches the reference on the unpacked rows, GEMV and GEMM
 // agree bit for bit, and MatMul on packed weights equals MatMul on the
 // originals within rounding.
-#include <pthreadpool.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -168,9 +166,8 @@ TEST_P(PackedTest, MatMulPackedMatchesUnpacked) {
       y2(y0.size());
   MatMul(m, x.data(), n, y0.data(), nullptr);
   MatMul(mp, x.data(), n, y1.data(), nullptr);
-  pthreadpool_t pool = pthreadpool_create(2);
-  MatMul(mp, x.data(), n, y2.data(), pool);
-  pthreadpool_destroy(pool);
+  std::unique_ptr<ThreadPool> pool = ThreadPool::Create(2);
+  MatMul(mp, x.data(), n, y2.data(), pool.get());
   for (size_t i = 0; i < y0.size(); ++i) {
     ASSERT_NEAR(y1[i], y0[i], 1e-4 * (std::fabs(y0[i]) + 1)) << i;
     ASSERT_EQ(y2[i], y1[i]) << i;

@@ -3,8 +3,6 @@
 #ifndef FACET_MODELS_GEMMA4_MODEL_H_
 #define FACET_MODELS_GEMMA4_MODEL_H_
 
-#include <pthreadpool.h>
-
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "facet/status.h"
+#include "kernels/parallel.h"
 #include "models/gemma4/config.h"
 #include "models/gemma4/weights.h"
 #include "src/io/gguf.h"
@@ -45,7 +44,7 @@ class Model {
   // (bytes done, bytes to pack). Without memory for the copies, nothing is
   // packed (the kernels read the file's layout). Call once, before any
   // forward pass.
-  void PackWeights(pthreadpool_t pool,
+  void PackWeights(kernels::ThreadPool* pool,
                    const std::function<void(uint64_t, uint64_t)>& progress);
   // True for a file tensor whose packed copy replaced it.
   bool IsPackedSource(const TensorView* t) const {

@@ -55,7 +55,7 @@ Model::~Model() {
 }
 
 void Model::PackWeights(
-    pthreadpool_t pool,
+    kernels::ThreadPool* pool,
     const std::function<void(uint64_t, uint64_t)>& progress) {
   if (arena_ != nullptr) return;
   const kernels::KernelTable& k = kernels::Kernels();

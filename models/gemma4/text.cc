@@ -52,7 +52,8 @@ void RmsNormRows(const float* x, const float* w, float* out, int64_t rows,
 }
 
 // gate = gelu_tanh(gate) * up over n elements, across the pool when large.
-void GeluMul(float* gate, const float* up, int64_t n, pthreadpool_t pool) {
+void GeluMul(float* gate, const float* up, int64_t n,
+             kernels::ThreadPool* pool) {
   const auto fn = kernels::Kernels().gelu_tanh_mul;
   constexpr int64_t kTile = 4096;
   if (n < 8 * kTile) pool = nullptr;
@@ -160,8 +161,9 @@ StatusOr<std::unique_ptr<TextDecoder>> TextDecoder::Create(const Model& m) {
 }
 
 Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
-                            KvCache* cache, Scratch* s, pthreadpool_t pool,
-                            float* logits, bool all_logits) const {
+                            KvCache* cache, Scratch* s,
+                            kernels::ThreadPool* pool, float* logits,
+                            bool all_logits) const {
   const Gemma4Config& c = config();
   const Weights& w = model_.weights();
   const int64_t H = c.hidden_size, V = c.vocab_size;
@@ -265,7 +267,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
 }
 
 void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
-                            Scratch* s, pthreadpool_t pool) const {
+                            Scratch* s, kernels::ThreadPool* pool) const {
   const Gemma4Config& c = config();
   const LayerConfig& lc = c.layers[l];
   const LayerWeights& lw = model_.weights().layers[l];
@@ -388,7 +390,7 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
 }
 
 void TextDecoder::FeedForward(int l, int n, Scratch* s,
-                              pthreadpool_t pool) const {
+                              kernels::ThreadPool* pool) const {
   const Gemma4Config& c = config();
   const LayerConfig& lc = c.layers[l];
   const LayerWeights& lw = model_.weights().layers[l];
@@ -420,7 +422,8 @@ void TextDecoder::FeedForward(int l, int n, Scratch* s,
   }
 }
 
-void TextDecoder::MoE(int l, int n, Scratch* s, pthreadpool_t pool) const {
+void TextDecoder::MoE(int l, int n, Scratch* s,
+                      kernels::ThreadPool* pool) const {
   const Gemma4Config& c = config();
   const LayerWeights& lw = model_.weights().layers[l];
   const LayerVecs& v = layers_[l];

@@ -3,8 +3,6 @@
 #ifndef FACET_MODELS_GEMMA4_TEXT_H_
 #define FACET_MODELS_GEMMA4_TEXT_H_
 
-#include <pthreadpool.h>
-
 #include <map>
 #include <memory>
 #include <string>
@@ -43,7 +41,7 @@ class TextDecoder {
   // `all_logits`, else only the last token's [vocab], into `logits` (if
   // non-null).
   Status Forward(const int* tokens, int n, int64_t pos0, KvCache* cache,
-                 Scratch* s, pthreadpool_t pool, float* logits,
+                 Scratch* s, kernels::ThreadPool* pool, float* logits,
                  bool all_logits) const;
 
  private:
@@ -57,9 +55,9 @@ class TextDecoder {
   explicit TextDecoder(const Model& m) : model_(m) {}
 
   void Attention(int l, int n, int64_t pos0, KvCache* cache, Scratch* s,
-                 pthreadpool_t pool) const;
-  void FeedForward(int l, int n, Scratch* s, pthreadpool_t pool) const;
-  void MoE(int l, int n, Scratch* s, pthreadpool_t pool) const;
+                 kernels::ThreadPool* pool) const;
+  void FeedForward(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;
+  void MoE(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;
 
   const Model& model_;
   std::vector<LayerVecs> layers_;

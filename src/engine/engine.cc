@@ -1,5 +1,3 @@
-#include <pthreadpool.h>
-
 #include <algorithm>
 #include <thread>
 
@@ -44,9 +42,7 @@ void Prefetch(const gemma4::Model& model, float base,
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Engine::~Engine() {
-  if (impl_ && impl_->pool != nullptr) pthreadpool_destroy(impl_->pool);
-}
+Engine::~Engine() = default;
 
 StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.model_path.empty()) {
@@ -63,22 +59,13 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   }
   impl->num_threads = threads;
   if (threads > 1) {
-    impl->pool = pthreadpool_create(static_cast<size_t>(threads));
-    if (impl->pool == nullptr) {
-      return Internal("cannot create a pool of " + std::to_string(threads) +
-                      " threads");
+    impl->pool_owner = kernels::ThreadPool::Create(threads);
+    if (impl->pool_owner == nullptr) {
+      return Internal("cannot start " + std::to_string(threads - 1) +
+                      " worker threads");
     }
+    impl->pool = impl->pool_owner.get();
   }
-  // From here on the pool is the engine's: destroyed with it, or below on
-  // an error.
-  struct PoolGuard {
-    Impl* impl;
-    ~PoolGuard() {
-      if (impl != nullptr && impl->pool != nullptr) {
-        pthreadpool_destroy(impl->pool);
-      }
-    }
-  } guard{impl.get()};
   FACET_ASSIGN_OR_RETURN(impl->model, gemma4::Model::Load(options.model_path));
   impl->info = MakeModelInfo(*impl->model);
   // Packing reads most of the file: the bar shows bytes packed, then
@@ -111,7 +98,6 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     impl->empty_thought_prefill =
         gemma4::PresetPrefillsEmptyThought(impl->info.preset);
   }
-  guard.impl = nullptr;
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 

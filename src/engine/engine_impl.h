@@ -2,8 +2,6 @@
 #ifndef FACET_SRC_ENGINE_ENGINE_IMPL_H_
 #define FACET_SRC_ENGINE_ENGINE_IMPL_H_
 
-#include <pthreadpool.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -26,8 +24,10 @@ struct Engine::Impl {
   SamplerOptions default_sampling;
   bool empty_thought_prefill = false;  // 26B/31B/12B chat template
   int num_threads = 1;
-  // Shared by all sessions; pthreadpool serialises concurrent jobs.
-  pthreadpool_t pool = nullptr;
+  // Shared by all sessions; the pool runs one job at a time. Null with
+  // one thread.
+  std::unique_ptr<kernels::ThreadPool> pool_owner;
+  kernels::ThreadPool* pool = nullptr;
 };
 
 struct Session::Impl {
