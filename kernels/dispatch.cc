@@ -151,8 +151,9 @@ KernelTable MakeTable(Isa isa) {
   }
 #elif defined(__aarch64__)
   if (isa < Isa::kNeon) return t;  // the reference; x86 levels never apply
-  // Every Arm level starts from NEON and overrides what it has; the packed
-  // layouts keep their reference kernels (no Arm kernel reads them yet).
+  // Every Arm level starts from NEON and overrides what it has. The packed
+  // layouts, attention and GeGLU keep the reference kernels (no Arm
+  // variants yet; prefer_packed stays false, so loaders do not pack).
   t.isa = isa;
   t.dot_f32 = neon::DotF32;
   t.axpy_f32 = neon::AxpyF32;

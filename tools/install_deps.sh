@@ -14,3 +14,10 @@ apt-get install -y -qq --no-install-recommends \
   python3 python3-numpy tmux
 # Node.js + npm fetch the tokenizer parity data; keep an existing install.
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm
+
+# The Arm64 kernels test (tools/run_arm_tests.sh): the cross compiler,
+# qemu-user, and the arm64 libraries the test links (multiarch).
+dpkg --add-architecture arm64
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  g++-aarch64-linux-gnu qemu-user libcpuinfo0:arm64 libgtest-dev:arm64

