@@ -2,7 +2,9 @@
 // independent and may run concurrently on one engine (run under
 // ThreadSanitizer by tools/run_tests.sh), turns reuse the KV cache, and
 // Cancel, stop strings and limits end an answer cleanly.
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "facet/facet.h"
@@ -38,6 +40,38 @@ std::string Answer(const Engine& engine, const std::string& prompt,
   auto r = (*s)->Generate(g);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? r->text : "";
+}
+
+// repack_weights off (file layout) and on (packed) give the same logits
+// within the rounding of their different float summation orders.
+TEST(EngineTest, RepackedWeightsGiveTheSameLogits) {
+  for (const char* model : {"golden/e2b-tiny-q8_0-s16/model.gguf",
+                            "golden/dense-tiny-q4_0-s16/model.gguf"}) {
+    std::vector<float> logits[2];
+    for (int repack = 0; repack < 2; ++repack) {
+      EngineOptions o;
+      o.model_path = TestData(model);
+      o.num_threads = 1;
+      o.repack_weights = repack == 1;
+      auto e = Engine::Create(o);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      auto s = (*e)->NewSession();
+      ASSERT_TRUE(s.ok());
+      ASSERT_TRUE((*s)->Prefill({2, 10, 20, 30, 40}, &logits[repack]).ok());
+    }
+    ASSERT_EQ(logits[0].size(), logits[1].size());
+    ASSERT_FALSE(logits[0].empty());
+    double max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < logits[0].size(); ++i) {
+      max_abs = std::max(max_abs, std::fabs(double(logits[0][i])));
+      max_diff =
+          std::max(max_diff, std::fabs(double(logits[0][i]) - logits[1][i]));
+    }
+    // Often exactly equal: the last product (the LM head) sees its input
+    // quantized to int8, which absorbs the last-bit differences of the
+    // layers before it.
+    EXPECT_LT(max_diff, 1e-4 * (max_abs + 1)) << model;
+  }
 }
 
 TEST(EngineTest, SameSeedSameAnswer) {

@@ -19,6 +19,7 @@ int RunTokenize(int argc, char** argv) {
   eo.model_path = args.Get("-m");
   eo.num_threads = 1;
   eo.prefetch = false;  // only the vocabulary is needed
+  eo.repack_weights = false;
   StatusOr<std::shared_ptr<Engine>> engine = Engine::Create(eo);
   if (!engine.ok()) return Fail(engine.status());
   // BOS as the model's tokenizer asks for it (Gemma: yes), like llama.cpp.

@@ -72,11 +72,13 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   // bytes prefetched, out of all weight bytes.
   const float all =
       static_cast<float>(std::max<uint64_t>(1, impl->info.weight_bytes));
-  impl->model->PackWeights(impl->pool, [&](uint64_t done, uint64_t) {
-    if (options.on_load_progress) {
-      options.on_load_progress(std::min(1.f, static_cast<float>(done) / all));
-    }
-  });
+  if (options.repack_weights) {
+    impl->model->PackWeights(impl->pool, [&](uint64_t done, uint64_t) {
+      if (options.on_load_progress) {
+        options.on_load_progress(std::min(1.f, static_cast<float>(done) / all));
+      }
+    });
+  }
   const float pack_share =
       std::min(1.f, static_cast<float>(impl->model->packed_bytes()) / all);
   FACET_ASSIGN_OR_RETURN(impl->decoder,
