@@ -65,6 +65,7 @@ KernelTable MakeRef() {
   // from packing.
   SetPacked(&t, DType::kQ4_0, ref::GemmQ4_0x8, false);
   SetPacked(&t, DType::kQ8_0, ref::GemmQ8_0x8, false);
+  SetPacked(&t, DType::kQ4_K, ref::GemmQ4_Kx8, false);
   return t;
 }
 
@@ -134,6 +135,7 @@ KernelTable MakeTable(Isa isa) {
   SetGemm(&t, DType::kQ6_K, avx2::GemmQ6K);
   SetPacked(&t, DType::kQ4_0, avx2::GemmQ4_0x8, true);
   SetPacked(&t, DType::kQ8_0, avx2::GemmQ8_0x8, true);
+  SetPacked(&t, DType::kQ4_K, avx2::GemmQ4_Kx8, true);
   if (isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) {
     t.dot_f32 = avx512::DotF32;
     t.axpy_f32 = avx512::AxpyF32;

@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/fp16.h"
 #include "kernels/ref/matmul_ref.h"
 #include "kernels/ref/packed_ref.h"
 #include "kernels/ref/quant.h"
@@ -33,15 +34,18 @@ std::vector<uint8_t> RandomRows(DType type, int64_t rows, int64_t cols,
   return out;
 }
 
-std::vector<uint8_t> Acts(int64_t n, int64_t cols, std::mt19937* rng,
-                          int64_t* stride) {
+// Activation rows in the weight type's ActType (q8_0 or q8_K).
+std::vector<uint8_t> Acts(DType type, int64_t n, int64_t cols,
+                          std::mt19937* rng, int64_t* stride) {
   std::normal_distribution<float> nd(0.f, 1.f);
-  *stride = ActRowBytes(ActType::kQ8_0, cols);
+  const ActType act = ActTypeFor(type);
+  *stride = ActRowBytes(act, cols);
   std::vector<uint8_t> a(static_cast<size_t>(n * *stride));
   std::vector<float> x(static_cast<size_t>(cols));
   for (int64_t t = 0; t < n; ++t) {
     for (float& v : x) v = nd(*rng);
-    ref::QuantizeActQ8_0(x.data(), a.data() + t * *stride, cols);
+    KernelsFor(Isa::kRef)->quantize_act[static_cast<int>(act)](
+        x.data(), a.data() + t * *stride, cols);
   }
   return a;
 }
@@ -53,15 +57,53 @@ std::vector<uint8_t> Packed(DType type, const std::vector<uint8_t>& w,
   return p;
 }
 
-// sum_c |w_c x_c| of a weight row and a q8_0 activation row.
+// sum_c |w_c x_c| of a weight row and an activation row (q8_0: d per 32,
+// q8_K: d per 256, both after the int8s).
 double Mag(DType type, const uint8_t* w, const uint8_t* a, int64_t cols) {
   std::vector<float> wf(static_cast<size_t>(cols));
   DequantizeRow(type, w, wf.data(), cols);
+  const int64_t block = ActTypeFor(type) == ActType::kQ8_K ? 256 : 32;
   const int8_t* qs = reinterpret_cast<const int8_t*>(a);
   const float* d = reinterpret_cast<const float*>(a + cols);
   double s = 0;
   for (int64_t c = 0; c < cols; ++c) {
-    s += std::fabs(static_cast<double>(wf[c]) * qs[c] * d[c / 32]);
+    s += std::fabs(static_cast<double>(wf[c]) * qs[c] * d[c / block]);
+  }
+  return s;
+}
+
+// For q4_K, sum_c (|d sc_c q_c| + |dmin m_c|) |x_c|: the kernel sums the
+// two parts separately and subtracts at the end, so its rounding scales
+// with them, not with |w x|.
+double MagQ4K(const uint8_t* w, const uint8_t* a, int64_t cols) {
+  const int8_t* qs = reinterpret_cast<const int8_t*>(a);
+  const float* dx = reinterpret_cast<const float*>(a + cols);
+  double s = 0;
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    const uint8_t* blk = w + b * 144;
+    const float d = Fp16ToFp32(blk[0] | (blk[1] << 8));
+    const float dmin = Fp16ToFp32(blk[2] | (blk[3] << 8));
+    const uint8_t* sc = blk + 4;
+    for (int j = 0; j < 8; ++j) {
+      // ggml's get_scale_min_k4.
+      int scale, min;
+      if (j < 4) {
+        scale = sc[j] & 63;
+        min = sc[j + 4] & 63;
+      } else {
+        scale = (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+        min = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+      }
+      for (int k = 0; k < 32; ++k) {
+        const int e = 32 * j + k;  // column in the super-block
+        const uint8_t byte = blk[16 + 32 * (e / 64) + e % 32];
+        const int q = (e % 64) < 32 ? (byte & 0xF) : (byte >> 4);
+        const double x = std::fabs(double(qs[b * 256 + e]) * dx[b]);
+        s +=
+            (std::fabs(double(d) * scale * q) + std::fabs(double(dmin) * min)) *
+            x;
+      }
+    }
   }
   return s;
 }
@@ -70,19 +112,21 @@ class PackedTest : public ::testing::TestWithParam<DType> {};
 
 TEST_P(PackedTest, CanPackNeedsWholeGroupsAndBlocks) {
   const DType type = GetParam();
-  EXPECT_TRUE(CanPack(type, 8, 32));
+  const int64_t blk = type == DType::kQ4_K ? 256 : 32;
+  EXPECT_TRUE(CanPack(type, 8, blk));
   EXPECT_TRUE(CanPack(type, 2048, 1536));
-  EXPECT_FALSE(CanPack(type, 12, 32));
-  EXPECT_FALSE(CanPack(type, 0, 32));
-  EXPECT_FALSE(CanPack(type, 8, 48));
-  EXPECT_FALSE(CanPack(DType::kQ4_K, 8, 256));
+  EXPECT_FALSE(CanPack(type, 12, blk));
+  EXPECT_FALSE(CanPack(type, 0, blk));
+  EXPECT_FALSE(CanPack(type, 8, blk + 16));
+  EXPECT_FALSE(CanPack(DType::kQ6_K, 8, 256));
   EXPECT_FALSE(CanPack(DType::kF32, 8, 32));
 }
 
 TEST_P(PackedTest, UnpackRowRestoresEveryRow) {
   const DType type = GetParam();
   std::mt19937 rng(7);
-  const int64_t rows = 24, cols = 96, rb = RowBytes(type, cols);
+  const int64_t rows = 24, cols = type == DType::kQ4_K ? 512 : 96;
+  const int64_t rb = RowBytes(type, cols);
   const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
   const std::vector<uint8_t> p = Packed(type, w, rows, cols);
   EXPECT_NE(p, w);
@@ -111,14 +155,15 @@ TEST_P(PackedTest, EveryIsaMatchesRefAndGemvEqualsGemm) {
     if (k == nullptr) continue;
     const GemmFn gemm = k->GemmPacked(type);
     ASSERT_NE(gemm, nullptr) << IsaName(k->isa);
-    for (int64_t cols : {32, 64, 96, 256, 1536}) {
+    for (int64_t cols : {32, 64, 96, 256, 512, 1536}) {
+      if (!CanPack(type, 8, cols)) continue;
       for (int64_t rows : {8, 16, 40}) {
         const int64_t rb = RowBytes(type, cols);
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
         const std::vector<uint8_t> p = Packed(type, w, rows, cols);
         for (int64_t n : {1, 2, 3, 4, 5, 7, 9, 13}) {
           int64_t as;
-          const std::vector<uint8_t> a = Acts(n, cols, &rng, &as);
+          const std::vector<uint8_t> a = Acts(type, n, cols, &rng, &as);
           std::vector<float> y(static_cast<size_t>(n * rows));
           gemm(p.data(), rb, rows, cols, a.data(), as, n, y.data(), rows);
           for (int64_t t = 0; t < n; ++t) {
@@ -129,11 +174,12 @@ TEST_P(PackedTest, EveryIsaMatchesRefAndGemvEqualsGemm) {
                   ref::Dot(type, w.data() + r * rb, a.data() + t * as, cols);
               // Per block a scale product, a convert and an fma round; the
               // integer parts are exact: (blocks + 4) f32 roundings of at
-              // most sum |w x|.
-              const double tol =
-                  2 * (cols / 32 + 4) * kU *
-                      Mag(type, w.data() + r * rb, a.data() + t * as, cols) +
-                  1e-30;
+              // most sum |w x| (for q4_K, of its two parts).
+              const uint8_t* wr = w.data() + r * rb;
+              const uint8_t* ar = a.data() + t * as;
+              const double mag = type == DType::kQ4_K ? MagQ4K(wr, ar, cols)
+                                                      : Mag(type, wr, ar, cols);
+              const double tol = 2 * (cols / 32 + 4) * kU * mag + 1e-30;
               ASSERT_NEAR(y[t * rows + r], want, tol)
                   << IsaName(k->isa) << " cols " << cols << " rows " << rows
                   << " n " << n << " r " << r << " t " << t;
@@ -175,7 +221,8 @@ TEST_P(PackedTest, MatMulPackedMatchesUnpacked) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedTest,
-                         ::testing::Values(DType::kQ4_0, DType::kQ8_0),
+                         ::testing::Values(DType::kQ4_0, DType::kQ8_0,
+                                           DType::kQ4_K),
                          [](const ::testing::TestParamInfo<DType>& info) {
                            return std::string(DTypeName(info.param));
                          });

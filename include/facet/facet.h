@@ -25,9 +25,9 @@ struct EngineOptions {
   // Read the weights into memory while loading (so the first answer does
   // not stall on disk reads), reporting the fraction done.
   bool prefetch = true;
-  // Rewrite the q4_0 / q8_0 matrices at load into the layout this CPU's
-  // kernels read fastest (prefill about 2x faster on AVX2) in memory of
-  // about their size, whose file pages are then released. Off: compute
+  // Rewrite the q4_0 / q8_0 / q4_K matrices at load into the layout this
+  // CPU's kernels read fastest (prefill 1.5-2x faster on AVX2) in memory
+  // of about their size, whose file pages are then released. Off: compute
   // reads the file's layout, and loading touches no weights (for programs
   // that only tokenize or inspect).
   bool repack_weights = true;

@@ -8,53 +8,87 @@
 namespace facet::kernels::ref {
 namespace {
 
-constexpr int64_t kQK = 32;
+// A block of one row as consecutive fields, each interleaved across the 8
+// rows in units of `unit` bytes: unit u of rows 0..7, then unit u + 1.
+struct Field {
+  int bytes, unit;
+};
+struct Layout {
+  int64_t block_elems = 0;
+  int nfields = 0;
+  Field fields[4] = {};
+  int64_t block_bytes() const {
+    int64_t b = 0;
+    for (int f = 0; f < nfields; ++f) b += fields[f].bytes;
+    return b;
+  }
+};
 
-// Bytes per block of one row (with its fp16 scale) and of the quants.
-int64_t BlockBytes(DType type) { return type == DType::kQ4_0 ? 18 : 34; }
-int64_t QuantBytes(DType type) { return BlockBytes(type) - 2; }
+Layout LayoutOf(DType type) {
+  switch (type) {
+    case DType::kQ4_0:  // d | 16 bytes of nibbles
+      return {32, 2, {{2, 2}, {16, 4}}};
+    case DType::kQ8_0:  // d | 32 int8
+      return {32, 2, {{2, 2}, {32, 4}}};
+    case DType::kQ4_K:  // d | dmin | 12 bytes of 6-bit scales | 128 nibbles
+      return {256, 4, {{2, 2}, {2, 2}, {12, 4}, {128, 4}}};
+    default:
+      return {};
+  }
+}
+
+// Copies between one row's block (row_blk) and the packed 8-row block
+// (packed) for row i, in the direction `pack`.
+void CopyRowBlock(const Layout& l, int i, bool pack, uint8_t* row_blk,
+                  uint8_t* packed) {
+  int64_t row_off = 0, packed_off = 0;
+  for (int f = 0; f < l.nfields; ++f) {
+    const Field& fd = l.fields[f];
+    for (int u = 0; u < fd.bytes / fd.unit; ++u) {
+      uint8_t* r = row_blk + row_off + u * fd.unit;
+      uint8_t* p = packed + packed_off + (u * kPackRows + i) * fd.unit;
+      if (pack) {
+        std::memcpy(p, r, fd.unit);
+      } else {
+        std::memcpy(r, p, fd.unit);
+      }
+    }
+    row_off += fd.bytes;
+    packed_off += fd.bytes * kPackRows;
+  }
+}
 
 }  // namespace
 
 bool CanPack(DType type, int64_t rows, int64_t cols) {
-  return (type == DType::kQ4_0 || type == DType::kQ8_0) && rows > 0 &&
-         rows % kPackRows == 0 && cols > 0 && cols % kQK == 0;
+  const Layout l = LayoutOf(type);
+  return l.nfields > 0 && rows > 0 && rows % kPackRows == 0 && cols > 0 &&
+         cols % l.block_elems == 0;
 }
 
 void PackRows(DType type, const uint8_t* src, int64_t rows, int64_t cols,
               uint8_t* dst) {
-  const int64_t bb = BlockBytes(type), qb = QuantBytes(type);
-  const int64_t nb = cols / kQK;
+  const Layout l = LayoutOf(type);
+  const int64_t bb = l.block_bytes(), nb = cols / l.block_elems;
   const int64_t row_bytes = nb * bb;
   for (int64_t g = 0; g < rows; g += kPackRows) {
     const uint8_t* s = src + g * row_bytes;
-    for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t b = 0; b < nb; ++b, dst += kPackRows * bb) {
       for (int i = 0; i < kPackRows; ++i) {
-        std::memcpy(dst + 2 * i, s + i * row_bytes + b * bb, 2);
+        CopyRowBlock(l, i, true,
+                     const_cast<uint8_t*>(s + i * row_bytes + b * bb), dst);
       }
-      uint8_t* q = dst + 2 * kPackRows;
-      for (int64_t h = 0; h < qb / 4; ++h) {
-        for (int i = 0; i < kPackRows; ++i) {
-          std::memcpy(q + 32 * h + 4 * i,
-                      s + i * row_bytes + b * bb + 2 + 4 * h, 4);
-        }
-      }
-      dst += kPackRows * bb;
     }
   }
 }
 
 void UnpackRow(DType type, const uint8_t* group, int i, int64_t cols,
                uint8_t* out) {
-  const int64_t bb = BlockBytes(type), qb = QuantBytes(type);
-  const int64_t nb = cols / kQK;
+  const Layout l = LayoutOf(type);
+  const int64_t bb = l.block_bytes(), nb = cols / l.block_elems;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = group + b * kPackRows * bb;
-    std::memcpy(out + b * bb, blk + 2 * i, 2);
-    for (int64_t h = 0; h < qb / 4; ++h) {
-      std::memcpy(out + b * bb + 2 + 4 * h,
-                  blk + 2 * kPackRows + 32 * h + 4 * i, 4);
-    }
+    CopyRowBlock(l, i, false, out + b * bb,
+                 const_cast<uint8_t*>(group + b * kPackRows * bb));
   }
 }
 
@@ -86,6 +120,12 @@ void GemmQ8_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy) {
   GemmPacked(DType::kQ8_0, w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+void GemmQ4_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  GemmPacked(DType::kQ4_K, w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
 }
 
 }  // namespace facet::kernels::ref

@@ -1,5 +1,5 @@
-// The 8-row interleaved ("packed") layout of q4_0 and q8_0 weights, and the
-// scalar reference of the kernels that read it.
+// The 8-row interleaved ("packed") layouts of q4_0, q8_0 and q4_K weights,
+// and the scalar reference of the kernels that read them.
 //
 // Rows are taken 8 at a time; a group of 8 rows keeps the byte count of the
 // original 8 rows, block after block (32 columns each):
@@ -9,6 +9,11 @@
 //          4h..4h+3, high nibbles columns 16+4h..16+4h+3).
 //   q8_0x8 block, 272 bytes: fp16 d[8], then 8 vectors of 32 bytes; vector
 //          h holds int8 columns 4h..4h+3 of row 0, then row 1, ... row 7.
+//   q4_Kx8 super-block (256 columns), 1152 bytes: fp16 d[8], fp16
+//          dmin[8], the 12 scale bytes as 3 words of 4 bytes (word k of
+//          rows 0..7, then word k + 1), then 32 vectors of 32 bytes:
+//          vector 8c + h holds bytes 32c + 4h..+3 of each row's 128 nibble
+//          bytes (low nibbles: columns 64c + 4h.., high: 64c + 32 + 4h..).
 // So one 32-byte load gives 8 rows x 4 columns: a SIMD kernel broadcasts 4
 // activation bytes against it and gets one row per 32-bit lane, and the 8
 // row scales come in one 16-byte load (no horizontal sums, one float
@@ -24,7 +29,8 @@ namespace facet::kernels::ref {
 
 constexpr int64_t kPackRows = 8;
 
-// True for q4_0 / q8_0 with rows a multiple of 8 and cols of 32.
+// True for q4_0 / q8_0 (cols a multiple of 32) and q4_K (of 256) with rows
+// a multiple of 8.
 bool CanPack(DType type, int64_t rows, int64_t cols);
 // Rewrites `rows` rows (row_bytes apart, CanPack true) from src into the
 // packed layout at dst (the same number of bytes; src and dst must not
@@ -37,11 +43,16 @@ void UnpackRow(DType type, const uint8_t* group, int i, int64_t cols,
                uint8_t* out);
 
 // GemmFns over packed weights (w: first row of a group; rows a multiple of
-// 8), with the same results as GemmQ4_0 / GemmQ8_0 on the unpacked rows.
+// 8), with the same results as GemmQ4_0 / GemmQ8_0 / GemmQ4K on the
+// unpacked rows.
 void GemmQ4_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy);
 void GemmQ8_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy);
+
+void GemmQ4_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy);
 

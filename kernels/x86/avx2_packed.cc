@@ -1,4 +1,4 @@
-// AVX2 kernels over the 8-row packed q4_0 / q8_0 layout
+// AVX2 kernels over the 8-row packed q4_0 / q8_0 / q4_K layouts
 // (kernels/ref/packed_ref.h); compiled with -mavx2 -mfma -mf16c like
 // avx2_matmul.cc, and like it self-contained (no inline code shared with
 // translation units built for other ISAs).
@@ -114,10 +114,98 @@ void TileQ8(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
   for (int j = 0; j < T; ++j) _mm256_storeu_ps(y + j * ldy, acc[j]);
 }
 
-template <template <int> class Tile, int TG>
+// 8 rows x T tokens of q4_Kx8 weights against q8_K activations. Per
+// super-block and token: the 8 sub-block sums of q * x finish in 16-bit
+// lanes (8 maddubs, at most 30480), one madd with the sub-block scale
+// (duplicated in both 16-bit halves of a row's lane) makes them 32-bit;
+// the mins meet the activation's 16-element sums the same way. Then
+// acc += (d_w d_x) isum and accm += (dmin_w d_x) msum; the result is
+// acc - accm.
+template <int T>
+void TileQ4K(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+             int64_t as, float* y, int64_t ldy) {
+  constexpr int64_t kBlock = kGroup * 144;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i k1 = _mm256_set1_epi32(0x3f3f3f3f);
+  const __m256i k2 = _mm256_set1_epi32(0x0f0f0f0f);
+  const __m256i k3 = _mm256_set1_epi32(0x03030303);
+  const __m256i lo8 = _mm256_set1_epi32(0xFF);
+  __m256 acc[T], accm[T];
+  for (int j = 0; j < T; ++j) acc[j] = accm[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * kBlock;
+    // The 6-bit scales and mins of 8 rows, one row per 32-bit lane, as in
+    // ggml's get_scale_min_k4: u0/u1 scales 0-3/4-7, u2/u3 mins 0-3/4-7.
+    const __m256i w0 = Load256(blk + 32), w1 = Load256(blk + 64),
+                  w2 = Load256(blk + 96);
+    __m256i u[4];
+    u[0] = _mm256_and_si256(w0, k1);
+    u[1] = _mm256_or_si256(
+        _mm256_and_si256(w2, k2),
+        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), k3), 4));
+    u[2] = _mm256_and_si256(w1, k1);
+    u[3] = _mm256_or_si256(
+        _mm256_and_si256(_mm256_srli_epi32(w2, 4), k2),
+        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), k3), 4));
+    // Byte s of the scales (or mins) in both 16-bit halves of each lane.
+    auto dup = [&](__m256i v, int s) {
+      const __m256i x =
+          _mm256_and_si256(_mm256_srli_epi32(v, 8 * (s & 3)), lo8);
+      return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+    };
+    __m256i s32[T];
+    for (int j = 0; j < T; ++j) s32[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      __m256i sl[T], sh[T];
+      for (int j = 0; j < T; ++j) sl[j] = sh[j] = _mm256_setzero_si256();
+      for (int h = 0; h < 8; ++h) {
+        const __m256i p = Load256(blk + 128 + 256 * c + 32 * h);
+        const __m256i lo = _mm256_and_si256(p, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), m4);
+        for (int j = 0; j < T; ++j) {
+          const uint8_t* xq = a + j * as + b * 256 + 64 * c;
+          sl[j] = _mm256_add_epi16(
+              sl[j], _mm256_maddubs_epi16(lo, Bcast4(xq + 4 * h)));
+          sh[j] = _mm256_add_epi16(
+              sh[j], _mm256_maddubs_epi16(hi, Bcast4(xq + 32 + 4 * h)));
+        }
+      }
+      const __m256i scl = dup(u[(2 * c) / 4], 2 * c);
+      const __m256i sch = dup(u[(2 * c + 1) / 4], 2 * c + 1);
+      for (int j = 0; j < T; ++j) {
+        s32[j] = _mm256_add_epi32(
+            s32[j], _mm256_add_epi32(_mm256_madd_epi16(sl[j], scl),
+                                     _mm256_madd_epi16(sh[j], sch)));
+      }
+    }
+    const __m256 dw = Scales8(blk), dmin = Scales8(blk + 16);
+    for (int j = 0; j < T; ++j) {
+      const uint8_t* aj = a + j * as;
+      const float dx = reinterpret_cast<const float*>(aj + cols)[b];
+      // Sub-block s's activation sum is bsums[2s] + bsums[2s + 1]: one
+      // madd of (m_s, m_s) with that pair.
+      const uint8_t* bs = aj + cols + nb * 4 + b * 32;
+      __m256i ms = _mm256_setzero_si256();
+      for (int sb = 0; sb < 8; ++sb) {
+        ms = _mm256_add_epi32(
+            ms, _mm256_madd_epi16(dup(u[2 + sb / 4], sb), Bcast4(bs + 4 * sb)));
+      }
+      const __m256 vdx = _mm256_set1_ps(dx);
+      acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(dw, vdx),
+                               _mm256_cvtepi32_ps(s32[j]), acc[j]);
+      accm[j] = _mm256_fmadd_ps(_mm256_mul_ps(dmin, vdx),
+                                _mm256_cvtepi32_ps(ms), accm[j]);
+    }
+  }
+  for (int j = 0; j < T; ++j) {
+    _mm256_storeu_ps(y + j * ldy, _mm256_sub_ps(acc[j], accm[j]));
+  }
+}
+
+template <template <int> class Tile, int TG, int64_t kElems = kQK>
 void Run(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
          const uint8_t* a, int64_t as, int64_t n, float* y, int64_t ldy) {
-  const int64_t nb = cols / kQK;
+  const int64_t nb = cols / kElems;
   const int64_t group_bytes = kGroup * row_bytes;
   int64_t chunk = kActChunkBytes / as / TG * TG;
   if (chunk < TG) chunk = TG;
@@ -161,6 +249,14 @@ struct Q8 {
   }
 };
 
+template <int T>
+struct Q4K {
+  static void Run(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+                  int64_t as, float* y, int64_t ldy) {
+    TileQ4K<T>(w, nb, cols, a, as, y, ldy);
+  }
+};
+
 }  // namespace
 
 void GemmQ4_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
@@ -173,6 +269,12 @@ void GemmQ8_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy) {
   Run<Q8, 4>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+void GemmQ4_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  Run<Q4K, 4, 256>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
 }
 
 }  // namespace facet::kernels::avx2

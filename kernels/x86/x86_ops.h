@@ -43,6 +43,7 @@ FACET_DECLARE_GEMM(GemmQ6K);
 // Packed 8-row layouts (kernels/ref/packed_ref.h); avx2_packed.cc.
 FACET_DECLARE_GEMM(GemmQ4_0x8);
 FACET_DECLARE_GEMM(GemmQ8_0x8);
+FACET_DECLARE_GEMM(GemmQ4_Kx8);
 }  // namespace avx2
 namespace avx512 {
 float DotF32(const float* a, const float* b, int64_t n);
