@@ -70,7 +70,10 @@ std::vector<uint8_t> MakeWeights(DType t, int64_t rows, int64_t cols) {
 constexpr size_t kStreamBytes = 96u << 20;
 
 bool Packs(DType t, const Shape& s) {
-  return Kernels().PreferPacked(t) && CanPack(t, s.rows, s.cols);
+  // The LM head is the tied token embedding, which the engine keeps in the
+  // file's layout (it is also gathered by row).
+  return Kernels().PreferPacked(t) && CanPack(t, s.rows, s.cols) &&
+         std::strcmp(s.name, "e2b_lm_head") != 0;
 }
 
 const std::vector<std::vector<uint8_t>>& Weights(DType t, const Shape& s) {
