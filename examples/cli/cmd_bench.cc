@@ -53,7 +53,8 @@ int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-n", "-r"});
-  Status s = args.Parse(argc, argv, 2, flags, {"--json", "--profile"});
+  Status s = args.Parse(argc, argv, 2, flags,
+                        {"--json", "--profile", "--no-repack"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
@@ -64,6 +65,7 @@ int RunBench(int argc, char** argv) {
   if (!(s = args.GetInt("-r", 1, 1000, &reps)).ok()) return Fail(s);
   const bool json = args.Has("--json");
   so.profile = args.Has("--profile");
+  eo.repack_weights = !args.Has("--no-repack");
   if (!args.Has("--chunk"))
     so.prefill_chunk = static_cast<int>(std::min(pp, 512ll));
 
