@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx2_exp.h"
 #include "kernels/x86/x86_ops.h"
 
 namespace facet::kernels::avx2 {
@@ -20,33 +21,6 @@ inline float Hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-// e^x for x <= 0 (scores minus their running max), within 2 ulp; inputs
-// below -87 (where e^x underflows) give 0.
-inline __m256 ExpNonPositive(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f);
-  const __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_max_ps(x, lo);
-  // x = n ln2 + r, |r| <= ln2 / 2, with ln2 split in two for exactness.
-  const __m256 n =
-      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  // e^r by its degree-6 Taylor polynomial (Horner).
-  __m256 p = _mm256_set1_ps(1.f / 720);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  // Times 2^n through the exponent bits.
-  const __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  return _mm256_andnot_ps(tiny, y);
 }
 
 // s[i * ld + j] = dot(q_i, k_j) for R queries against one key row.
@@ -101,8 +75,7 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
     __m256 sum8 = _mm256_setzero_ps();
     int j = 0;
     for (; j + 8 <= count; j += 8) {
-      const __m256 p =
-          ExpNonPositive(_mm256_sub_ps(_mm256_loadu_ps(si + j), vm));
+      const __m256 p = Exp(_mm256_sub_ps(_mm256_loadu_ps(si + j), vm));
       _mm256_storeu_ps(si + j, p);
       sum8 = _mm256_add_ps(sum8, p);
     }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "kernels/x86/avx2_exp.h"
 #include "kernels/x86/x86_ops.h"
 
 namespace facet::kernels::avx2 {
@@ -39,37 +40,6 @@ void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
   }
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
-
-namespace {
-
-// e^x for any x: inputs are clamped to [-87, 88], where e^x is a normal
-// float; within 2 ulp there.
-inline __m256 Exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)),
-                    _mm256_set1_ps(88.f));
-  const __m256 n =
-      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.f / 720);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  // 2^n in two factors, so n = 128 (from x near 88) stays representable.
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i h = _mm256_srai_epi32(ni, 1);
-  const __m256 s1 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
-  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
-
-}  // namespace
 
 void GeluTanhMul(const float* gate, const float* up, float* out, int64_t n) {
   // 0.5 x (1 + tanh(u)) = x / (1 + e^(-2u)): one exp and one divide, exact

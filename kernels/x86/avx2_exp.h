@@ -1,0 +1,43 @@
+// e^x on 8 floats for the AVX2 translation units (avx2_ops.cc,
+// avx2_attention.cc, both built with -mavx2 -mfma). Internal linkage on
+// purpose: a copy per translation unit, so the linker can never merge it
+// with a copy built for another ISA.
+#ifndef FACET_KERNELS_X86_AVX2_EXP_H_
+#define FACET_KERNELS_X86_AVX2_EXP_H_
+
+#include <immintrin.h>
+
+namespace facet::kernels::avx2 {
+
+// Inputs are clamped to [-87, 88], where e^x is a normal float (so far
+// negative scores get weight ~1e-38, not 0); within 2 ulp there.
+static inline __m256 Exp(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)),
+                    _mm256_set1_ps(88.f));
+  // x = n ln2 + r, |r| <= ln2 / 2, with ln2 split in two for exactness.
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  // e^r by its degree-6 Taylor polynomial (Horner).
+  __m256 p = _mm256_set1_ps(1.f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  // Times 2^n in two factors, so n = 128 stays representable.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i h = _mm256_srai_epi32(ni, 1);
+  const __m256 s1 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+}  // namespace facet::kernels::avx2
+
+#endif  // FACET_KERNELS_X86_AVX2_EXP_H_
