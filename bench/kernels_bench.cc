@@ -30,14 +30,14 @@ struct Shape {
   int64_t rows;  // output features
 };
 
-// E2B: H = 1536 (FFN 6144, 12288 in the KV-shared layers); E4B: H = 2560; 26B-A4B: H = 2816, expert FFN 704; 31B:
-// H = 5376.
+// E2B: H = 1536 (FFN 6144, 12288 in the KV-shared layers); E4B: H = 2560;
+// 26B-A4B: H = 2816, expert FFN 704; 31B: H = 5376.
 constexpr Shape kShapes[] = {
-    {"e2b_q", 1536, 2048},          {"e2b_ffn_up", 1536, 6144},
-    {"e2b_ffn_down", 6144, 1536},   {"e2b_ffn_down_wide", 12288, 1536},
-    {"e2b_lm_head", 1536, 262144},
-    {"e4b_ffn_up", 2560, 10240},    {"a4b_expert_up", 2816, 1408},
-    {"a4b_expert_down", 704, 2816}, {"31b_ffn_up", 5376, 21504},
+    {"e2b_q", 1536, 2048},         {"e2b_ffn_up", 1536, 6144},
+    {"e2b_ffn_down", 6144, 1536},  {"e2b_ffn_down_wide", 12288, 1536},
+    {"e2b_lm_head", 1536, 262144}, {"e4b_ffn_up", 2560, 10240},
+    {"a4b_expert_up", 2816, 1408}, {"a4b_expert_down", 704, 2816},
+    {"31b_ffn_up", 5376, 21504},
 };
 
 // Random quant bytes with sane fp16 scales: the kernels' speed does not

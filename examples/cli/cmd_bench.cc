@@ -53,8 +53,8 @@ int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-n", "-r"});
-  Status s = args.Parse(argc, argv, 2, flags,
-                        {"--json", "--profile", "--no-repack"});
+  Status s =
+      args.Parse(argc, argv, 2, flags, {"--json", "--profile", "--no-repack"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;

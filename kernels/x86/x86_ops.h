@@ -24,9 +24,9 @@ float DotF32(const float* a, const float* b, int64_t n);
 void AxpyF32(float alpha, const float* x, float* y, int64_t n);
 void GeluTanhMul(const float* gate, const float* up, float* out, int64_t n);
 // avx2_attention.cc (kernels.h AttendFn).
-void AttendTile(const float* q, int64_t q_stride, int nq,
-                const float* const* k, const float* const* v, int count,
-                int64_t d, float scale, float* m, float* l, float* acc);
+void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
+                const float* const* v, int count, int64_t d, float scale,
+                float* m, float* l, float* acc);
 void QuantizeActQ8_0(const float* x, uint8_t* a, int64_t cols);
 void QuantizeActQ8_K(const float* x, uint8_t* a, int64_t cols);
 FACET_DECLARE_GEMM(GemmF32);
