@@ -11,6 +11,7 @@
 #include <string>
 
 #include "examples/cli/common.h"
+#include "facet/tools.h"
 
 namespace facet::cli {
 namespace {
@@ -60,16 +61,6 @@ Status SamplingFlags(const Args& args, SamplerOptions* o) {
   if (!(s = args.GetInt("--seed", 0, (1ll << 62), &v)).ok()) return s;
   o->seed = static_cast<uint64_t>(v);
   return Status();
-}
-
-StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status(StatusCode::kNotFound, "cannot read '" + path + "'");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 const char* StopName(StopReason r) {
@@ -139,16 +130,21 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
-                "--frequency-penalty", "--tools"});
+                "--frequency-penalty", "--tools", "--max-input-mb"});
   Status s = args.Parse(argc, argv, 2, flags,
                         {"--think", "--no-stats", "--ignore-eos"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
   if (!(s = CommonOptions(args, &eo, &so)).ok()) return Fail(s);
+  long long max_mb = 64;
+  if (!(s = args.GetInt("--max-input-mb", 1, 1 << 20, &max_mb)).ok()) {
+    return Fail(s);
+  }
+  const int64_t max_bytes = static_cast<int64_t>(max_mb) << 20;
   std::string prompt = args.Get("-p");
   if (args.Has("-f")) {
-    StatusOr<std::string> t = ReadText(args.Get("-f"));
+    StatusOr<std::string> t = ReadTextFile(args.Get("-f"), max_bytes);
     if (!t.ok()) return Fail(t.status());
     prompt = *t;
   }
@@ -161,7 +157,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   so.system_prompt = args.Get("--system");
   so.enable_thinking = args.Has("--think");
   if (args.Has("--tools")) {
-    StatusOr<std::string> t = ReadText(args.Get("--tools"));
+    StatusOr<std::string> t = ReadTextFile(args.Get("--tools"), max_bytes);
     if (!t.ok()) return Fail(t.status());
     so.tools_json = *t;
   }

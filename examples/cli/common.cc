@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace facet::cli {
 
@@ -34,6 +36,13 @@ Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so) {
   Status s = args.GetInt("-t", 0, 1024, &v);
   if (!s.ok()) return s;
   eo->num_threads = static_cast<int>(v);
+  const long long cores = std::max(1u, std::thread::hardware_concurrency());
+  if (v > cores) {
+    std::fprintf(stderr,
+                 "facet: warning: -t %lld is more than the %lld cores here; "
+                 "using %lld\n",
+                 v, cores, cores);
+  }
   v = 0;
   s = args.GetInt("-c", 0, 1ll << 30, &v);
   if (!s.ok()) return s;

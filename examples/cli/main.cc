@@ -35,12 +35,13 @@ constexpr char kUsage[] =
     "  -p <text>       prompt (run)        -f <file>   prompt from a file\n"
     "  -n <n>          most tokens to generate (default 512)\n"
     "  -c <n>          context length (default: min(model max, 4096))\n"
-    "  -t <n>          threads (default: all cores)\n"
+    "  -t <n>          threads (default and most: all cores)\n"
     "  --system <text> system prompt       --think     thinking mode\n"
     "  --temp <x>      temperature (0 = greedy; default from the model)\n"
     "  --top-k <n> --top-p <x> --min-p <x> --seed <n>\n"
     "  --repeat-penalty <x> --presence-penalty <x> --frequency-penalty <x>\n"
     "  --tools <file>  JSON array of tool declarations\n"
+    "  --max-input-mb <n>  largest -f / --tools file read (default 64)\n"
     "  --ignore-eos    keep generating past the end of the turn\n"
     "  --no-stats      no stats line after each answer\n";
 

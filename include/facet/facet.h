@@ -20,7 +20,8 @@ namespace facet {
 struct EngineOptions {
   // A .gguf file or a Hugging Face folder (config.json + *.safetensors).
   std::string model_path;
-  // Worker threads for compute; 0 = one per available core.
+  // Worker threads for compute; 0 = one per available core. More than
+  // the cores is capped at the cores (num_threads() tells what is used).
   int num_threads = 0;
   // Read the weights into memory while loading (so the first answer does
   // not stall on disk reads), reporting the fraction done.
@@ -217,7 +218,10 @@ class Session {
                          const std::string& response_json);
   // Renders the queued turns in the Gemma 4 chat format, appends them to
   // the KV cache (history is never re-read), and generates the model's
-  // turn, streaming pieces to `on_event` if given.
+  // turn, streaming pieces to `on_event` if given. When it fails (e.g. the
+  // turns do not fit the context: kOutOfRange), the queued turns are
+  // dropped and the conversation is as it was before they were queued, so
+  // the app can queue a shorter message.
   StatusOr<Response> Generate(const GenerateOptions& options,
                               const StreamCallback& on_event = nullptr);
   // Stops a running Generate from another thread (it returns kCancelled).
@@ -235,6 +239,8 @@ class Session {
 
  private:
   friend class Engine;
+  StatusOr<Response> GenerateTurn(const GenerateOptions& options,
+                                  const StreamCallback& on_event);
   Status PrefillWithProgress(
       const std::vector<int>& tokens, std::vector<float>* logits,
       bool all_logits, const std::function<void(int64_t, int64_t)>& progress);

@@ -47,6 +47,12 @@ struct RandomModelOptions {
 Status WriteRandomModel(const std::string& path,
                         const RandomModelOptions& options);
 
+// Reads a whole text file (a prompt, a tools declaration) for an app or the
+// CLI: only regular files are read (a FIFO, device or folder is refused at
+// once, never waited on), and a file over `max_bytes` is refused with
+// kResourceExhausted before it is read.
+StatusOr<std::string> ReadTextFile(const std::string& path, int64_t max_bytes);
+
 // Measured read bandwidth of this machine in bytes/s, with `threads`
 // threads streaming a buffer much larger than the last-level cache (best
 // of a few passes).

@@ -1053,6 +1053,10 @@ std::string FormatToolDeclaration(const json& tool) {
   return out;
 }
 
+std::string ToolArgumentsJson(const json& arguments) {
+  return arguments.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 StatusOr<json> ParseToolValue(std::string_view text) {
   json value;
   Status s = ValueParser(text).ParseAll(&value);

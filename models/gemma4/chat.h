@@ -132,6 +132,11 @@ std::string FormatToolCall(const ToolCall& call);
 // ChatOptions::tools (without the <|tool>...<tool|> wrapper).
 std::string FormatToolDeclaration(const nlohmann::json& tool);
 
+// Tool-call arguments as JSON text for an app. A model can write any bytes
+// in a string (byte tokens), so invalid UTF-8 becomes U+FFFD instead of
+// the exception nlohmann_json's dump() would throw.
+std::string ToolArgumentsJson(const nlohmann::json& arguments);
+
 // Inverse of FormatToolValue; keys may be bare or quoted, whitespace between
 // tokens is allowed. kInvalidArgument with the offset on malformed input.
 StatusOr<nlohmann::json> ParseToolValue(std::string_view text);

@@ -1,12 +1,14 @@
 // Chat turns and generation on a Session: render queued turns in the
 // Gemma 4 format, append them to the KV cache, sample the model's turn,
 // stream it, and stop on <turn|>, <eos>, stop strings or limits.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "facet/facet.h"
 #include "src/engine/engine_impl.h"
 #include "src/sampling/sampler.h"
+#include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
@@ -94,6 +96,23 @@ Stats Session::stats() const {
 StatusOr<Response> Session::Generate(const GenerateOptions& options,
                                      const StreamCallback& on_event) {
   Impl& s = *impl_;
+  const int64_t position = s.position;
+  const size_t tokens = s.tokens.size();
+  StatusOr<Response> r =
+      CatchAll("Generate", [&]() { return GenerateTurn(options, on_event); });
+  if (!r.ok() && s.tokens.size() == tokens) {
+    // Nothing was appended to the conversation: drop the queued turns (a
+    // turn that does not fit would otherwise ride along with every later
+    // one) and rewind a prefill that failed part way.
+    s.pending.clear();
+    s.position = position;
+  }
+  return r;
+}
+
+StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
+                                         const StreamCallback& on_event) {
+  Impl& s = *impl_;
   const Engine::Impl& e = *s.engine;
   if (e.tokenizer == nullptr) {
     return FailedPrecondition("the model file has no tokenizer");
@@ -138,6 +157,20 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
     if (!inc.ok()) return inc.status();
     text = std::move(inc).value();
     text = s.pending_close + text;
+  }
+  // Refuse turns that cannot fit before tokenizing them: a token covers at
+  // most max_piece_bytes() bytes of text, so a text of b bytes needs at
+  // least b / max_piece_bytes() tokens (a 5 MB paste is refused at once).
+  int64_t min_tokens = 0;
+  for (const gemma4::ChatMessage& m : s.pending) {
+    min_tokens += static_cast<int64_t>(m.content.size()) /
+                  std::max(1, tok.max_piece_bytes());
+  }
+  if (s.position + min_tokens > s.cache.context()) {
+    return OutOfRange(
+        "the new turns need at least " + std::to_string(min_tokens) +
+        " tokens at position " + std::to_string(s.position) +
+        ", more than the context length " + std::to_string(s.cache.context()));
   }
   std::vector<int> ids;
   size_t pos = 0;
@@ -219,7 +252,8 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
         out.text = ev.text;
         if (on_event && !on_event(out)) cancelled = true;
       } else {
-        ToolCall call{ev.tool_call.name, ev.tool_call.arguments.dump()};
+        ToolCall call{ev.tool_call.name,
+                      gemma4::ToolArgumentsJson(ev.tool_call.arguments)};
         response.tool_calls.push_back(call);
         out.kind = StreamEvent::Kind::kToolCall;
         out.tool_call = call;

@@ -2,51 +2,55 @@
 
 #include "facet/facet.h"
 #include "src/engine/engine_impl.h"
+#include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
 
 StatusOr<std::unique_ptr<Session>> Engine::NewSession(
     const SessionOptions& options) const {
-  const gemma4::Gemma4Config& c = impl_->model->config();
-  SessionOptions o = options;
-  if (o.context_length < 0) {
-    return InvalidArgument("context_length must be >= 0");
-  }
-  if (o.context_length == 0) {
-    o.context_length = std::min<int64_t>(c.max_position_embeddings, 4096);
-  }
-  if (o.context_length > c.max_position_embeddings) {
-    return InvalidArgument("context_length " +
-                           std::to_string(o.context_length) +
-                           " exceeds the model's maximum " +
-                           std::to_string(c.max_position_embeddings));
-  }
-  if (o.prefill_chunk <= 0 || o.prefill_chunk > 8192) {
-    return InvalidArgument("prefill_chunk must be in 1..8192, got " +
-                           std::to_string(o.prefill_chunk));
-  }
-  auto impl = std::make_unique<Session::Impl>();
-  impl->engine = impl_.get();
-  impl->options = o;
-  FACET_RETURN_IF_ERROR(impl->cache.Init(c, o.context_length, o.prefill_chunk));
-  impl->scratch.profile.enabled = o.profile;
-  impl->chat.enable_thinking = o.enable_thinking;
-  impl->chat.empty_thought_prefill = impl_->empty_thought_prefill;
-  if (!o.tools_json.empty()) {
-    impl->chat.tools = nlohmann::json::parse(o.tools_json, nullptr, false);
-    if (impl->chat.tools.is_discarded()) {
-      return InvalidArgument("SessionOptions.tools_json is not valid JSON");
+  return CatchAll("NewSession", [&]() -> StatusOr<std::unique_ptr<Session>> {
+    const gemma4::Gemma4Config& c = impl_->model->config();
+    SessionOptions o = options;
+    if (o.context_length < 0) {
+      return InvalidArgument("context_length must be >= 0");
     }
-  }
-  FACET_RETURN_IF_ERROR(gemma4::ValidateChatOptions(impl->chat));
-  if (!o.system_prompt.empty()) {
-    gemma4::ChatMessage m;
-    m.role = gemma4::ChatMessage::kSystem;
-    m.content = o.system_prompt;
-    impl->pending.push_back(std::move(m));
-  }
-  return std::unique_ptr<Session>(new Session(std::move(impl)));
+    if (o.context_length == 0) {
+      o.context_length = std::min<int64_t>(c.max_position_embeddings, 4096);
+    }
+    if (o.context_length > c.max_position_embeddings) {
+      return InvalidArgument("context_length " +
+                             std::to_string(o.context_length) +
+                             " exceeds the model's maximum " +
+                             std::to_string(c.max_position_embeddings));
+    }
+    if (o.prefill_chunk <= 0 || o.prefill_chunk > 8192) {
+      return InvalidArgument("prefill_chunk must be in 1..8192, got " +
+                             std::to_string(o.prefill_chunk));
+    }
+    auto impl = std::make_unique<Session::Impl>();
+    impl->engine = impl_.get();
+    impl->options = o;
+    FACET_RETURN_IF_ERROR(
+        impl->cache.Init(c, o.context_length, o.prefill_chunk));
+    impl->scratch.profile.enabled = o.profile;
+    impl->chat.enable_thinking = o.enable_thinking;
+    impl->chat.empty_thought_prefill = impl_->empty_thought_prefill;
+    if (!o.tools_json.empty()) {
+      impl->chat.tools = nlohmann::json::parse(o.tools_json, nullptr, false);
+      if (impl->chat.tools.is_discarded()) {
+        return InvalidArgument("SessionOptions.tools_json is not valid JSON");
+      }
+    }
+    FACET_RETURN_IF_ERROR(gemma4::ValidateChatOptions(impl->chat));
+    if (!o.system_prompt.empty()) {
+      gemma4::ChatMessage m;
+      m.role = gemma4::ChatMessage::kSystem;
+      m.content = o.system_prompt;
+      impl->pending.push_back(std::move(m));
+    }
+    return std::unique_ptr<Session>(new Session(std::move(impl)));
+  });
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -54,7 +58,9 @@ Session::~Session() = default;
 
 Status Session::Prefill(const std::vector<int>& tokens,
                         std::vector<float>* logits, bool all_logits) {
-  return PrefillWithProgress(tokens, logits, all_logits, nullptr);
+  return CatchAll("Prefill", [&]() {
+    return PrefillWithProgress(tokens, logits, all_logits, nullptr);
+  });
 }
 
 Status Session::PrefillWithProgress(

@@ -513,9 +513,13 @@ StatusOr<std::vector<int64_t>> GgufFile::GetIntPerLayer(const std::string& key,
     }
     std::vector<int64_t> out(n);
     for (size_t k = 0; k < n; ++k) {
-      if (v->nums[k] != std::floor(v->nums[k])) {
+      // The range check first: converting a double outside int64's range
+      // is undefined behaviour.
+      if (!(std::fabs(v->nums[k]) < 9.2e18) ||
+          v->nums[k] != std::floor(v->nums[k])) {
         return InvalidArgument("GGUF metadata key '" + key +
-                               "' holds a non-integer");
+                               "' holds a value that is not an integer "
+                               "in range");
       }
       out[k] = static_cast<int64_t>(v->nums[k]);
     }

@@ -7,16 +7,18 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "facet/tools.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
+namespace {
 
-StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
-    const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// A read-only descriptor of `path`, which must be a regular file.
+// O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused
+// as not regular); the flag does not affect reads of regular files.
+StatusOr<int> OpenRegularFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     return Status(
@@ -27,6 +29,19 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return InvalidArgument("'" + path + "' is not a regular file");
+  }
+  return fd;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
+    const std::string& path) {
+  FACET_ASSIGN_OR_RETURN(int fd, OpenRegularFile(path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return InvalidArgument("cannot stat '" + path + "'");
   }
   std::unique_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
@@ -49,12 +64,40 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-StatusOr<std::string> ReadFileToString(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+StatusOr<std::string> ReadFileToString(const std::string& path,
+                                       int64_t max_bytes) {
+  FACET_ASSIGN_OR_RETURN(int fd, OpenRegularFile(path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return InvalidArgument("cannot stat '" + path + "'");
+  }
+  if (st.st_size > max_bytes) {
+    ::close(fd);
+    return Status(StatusCode::kResourceExhausted,
+                  "'" + path + "' is " + std::to_string(st.st_size) +
+                      " bytes, over the limit of " + std::to_string(max_bytes));
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t r = ::read(fd, &out[got], out.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int err = errno;
+      ::close(fd);
+      return DataLoss("cannot read '" + path + "': " + std::strerror(err));
+    }
+    if (r == 0) break;  // the file shrank while being read
+    got += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
+}
+
+StatusOr<std::string> ReadTextFile(const std::string& path, int64_t max_bytes) {
+  return ReadFileToString(path, max_bytes);
 }
 
 }  // namespace facet

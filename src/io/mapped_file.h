@@ -31,8 +31,12 @@ class MappedFile {
   std::string path_;
 };
 
-// Reads a whole (small) file into a string.
-StatusOr<std::string> ReadFileToString(const std::string& path);
+// Reads a whole regular file into a string. FIFOs, devices and folders are
+// refused without blocking; a file over `max_bytes` is refused
+// (kResourceExhausted) before it is read.
+inline constexpr int64_t kMaxTextFileBytes = int64_t{1} << 30;
+StatusOr<std::string> ReadFileToString(const std::string& path,
+                                       int64_t max_bytes = kMaxTextFileBytes);
 
 }  // namespace facet
 

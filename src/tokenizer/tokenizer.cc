@@ -12,6 +12,8 @@
 #include <utility>
 
 #include "src/io/gguf.h"
+#include "src/io/mapped_file.h"
+#include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
@@ -98,17 +100,21 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Gemma's markup tokens, <|name> and <name|> (turns, channels, tool calls,
+// media, <|"|>): only the chat format may emit them, so they are never
+// matched in plain text whatever type a vocabulary file gives them.
+bool IsMarkupPiece(std::string_view piece) {
+  return piece.size() > 3 && piece.front() == '<' && piece.back() == '>' &&
+         (piece[1] == '|' || piece[piece.size() - 2] == '|');
+}
+
 StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  if (IsDirectory(path)) {
-    return InvalidArgument(std::string(what) + " path is a directory: " + path);
+  StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  std::string(what) + ": " + text.status().message());
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(std::string(what) + " not found: " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return DataLoss(std::string("cannot read ") + what + ": " + path);
-  return ss.str();
+  return text;
 }
 
 // ---------------------------------------------------------------------------
@@ -258,10 +264,16 @@ class WireReader {
   }
   const uint8_t* p_;
   const uint8_t* end_;
+
+ public:
+  const uint8_t* pos() const { return p_; }
 };
 
 struct ParsedModelProto {
   std::vector<SpmPiece> pieces;
+  // Per piece: the offset in the serialized proto of its one-byte type
+  // value, or npos when the type is absent or longer.
+  std::vector<size_t> type_offsets;
   bool add_dummy_prefix = true;  // proto default
 };
 
@@ -274,6 +286,7 @@ Status ParseModelProto(std::string_view data, ParsedModelProto* out) {
   while ((rc = r.Next(&f)) == 1) {
     if (f.number == 1 && f.wire_type == 2) {
       SpmPiece piece;
+      size_t type_offset = std::string_view::npos;
       WireReader pr(f.bytes);
       WireReader::Field pf;
       int prc;
@@ -289,10 +302,20 @@ Status ParseModelProto(std::string_view data, ParsedModelProto* out) {
                             " has invalid type " + std::to_string(pf.varint));
           }
           piece.type = static_cast<TokenType>(pf.varint);
+          type_offset = static_cast<size_t>(
+              reinterpret_cast<const char*>(pr.pos()) - 1 - data.data());
         }
       }
       if (prc < 0) return corrupt;
+      if (piece.piece.empty() || piece.piece.find('\0') != std::string::npos) {
+        // libsentencepiece's trie takes NUL-terminated keys and throws on
+        // one that is empty.
+        return DataLoss("sentencepiece model: piece " +
+                        std::to_string(out->pieces.size()) +
+                        " is empty or holds a NUL byte");
+      }
       out->pieces.push_back(std::move(piece));
+      out->type_offsets.push_back(type_offset);
     } else if (f.number == 3 && f.wire_type == 2) {
       WireReader nr(f.bytes);
       WireReader::Field nf;
@@ -375,7 +398,7 @@ struct Tokenizer::Builder {
                          const char* where);
   static Status LoadSentencePiece(Tokenizer* t, const std::string& proto);
   static StatusOr<std::string> MakeSpmProto(const Tokenizer& t,
-                                            bool user_defined_as_control,
+                                            bool markup_as_control,
                                             bool add_dummy_prefix);
   static Status ParseHfJson(Tokenizer* t, const json& root,
                             HfStreamed* streamed);
@@ -405,6 +428,10 @@ Status Tokenizer::Finish() {
   if (n > (1u << 30)) return InvalidArgument("tokenizer vocabulary too large");
   if (types_.size() != n) return Internal("token types do not match pieces");
   if (piece_to_id_.empty()) IndexPieces();
+  for (const std::string& p : pieces_) {
+    max_piece_bytes_ = static_cast<int>(std::max<size_t>(
+        max_piece_bytes_, std::min<size_t>(p.size(), 1 << 30)));
+  }
   byte_value_.assign(n, -1);
   for (size_t i = 0; i < n; ++i) {
     if (types_[i] == TokenType::kByte) {
@@ -481,11 +508,15 @@ Status Tokenizer::Builder::AddMerge(Tokenizer* t, std::string_view left,
 Status Tokenizer::Builder::LoadSentencePiece(Tokenizer* t,
                                              const std::string& proto) {
   auto spm = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto st = spm->LoadFromSerializedProto(proto);
-  if (!st.ok()) {
-    return InvalidArgument(
-        std::string("sentencepiece rejected the vocabulary: ") + st.ToString());
-  }
+  FACET_RETURN_IF_ERROR(CatchAll("sentencepiece", [&]() -> Status {
+    const auto st = spm->LoadFromSerializedProto(proto);
+    if (!st.ok()) {
+      return InvalidArgument(
+          std::string("sentencepiece rejected the vocabulary: ") +
+          st.ToString());
+    }
+    return OkStatus();
+  }));
   if (spm->GetPieceSize() != static_cast<int>(t->pieces_.size())) {
     return Internal("sentencepiece vocabulary size differs");
   }
@@ -607,12 +638,13 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& gguf,
     return t;
   }
   // sentencepiece with the file's scores, or with scores derived from the
-  // merge ranks. User-defined pieces become control pieces so that only
-  // facet's parse_special matching produces them.
+  // merge ranks. User-defined markup pieces become control pieces so that
+  // only facet's parse_special matching produces them; other user-defined
+  // pieces ("\n", "<table>") stay what they are, which sentencepiece needs
+  // to consume text that only they cover.
   FACET_ASSIGN_OR_RETURN(
       std::string proto,
-      Builder::MakeSpmProto(*t, /*user_defined_as_control=*/true,
-                            add_space_prefix));
+      Builder::MakeSpmProto(*t, /*markup_as_control=*/true, add_space_prefix));
   t->merges_.clear();
   FACET_RETURN_IF_ERROR(Builder::LoadSentencePiece(t.get(), proto));
   t->strip_leading_space_ = add_space_prefix;
@@ -620,12 +652,13 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& gguf,
 }
 
 StatusOr<std::string> Tokenizer::ExportSentencePieceProto() const {
-  return Builder::MakeSpmProto(*this, /*user_defined_as_control=*/false,
+  return Builder::MakeSpmProto(*this, /*markup_as_control=*/false,
                                strip_leading_space_);
 }
 
-StatusOr<std::string> Tokenizer::Builder::MakeSpmProto(
-    const Tokenizer& t, bool user_defined_as_control, bool add_dummy_prefix) {
+StatusOr<std::string> Tokenizer::Builder::MakeSpmProto(const Tokenizer& t,
+                                                       bool markup_as_control,
+                                                       bool add_dummy_prefix) {
   const size_t n = t.pieces_.size();
   std::vector<SpmPiece> pieces(n);
   for (size_t i = 0; i < n; ++i) {
@@ -648,19 +681,21 @@ StatusOr<std::string> Tokenizer::Builder::MakeSpmProto(
                                                    1.0f - static_cast<float>(i);
     }
   }
-  // sentencepiece needs unique, non-empty pieces and exactly one unknown
-  // piece.
+  // sentencepiece needs unique, non-empty pieces without NUL bytes and exactly
+  // one unknown piece.
   int unk = t.unk_id_;
   for (size_t i = 0; i < n; ++i) {
     SpmPiece& p = pieces[i];
-    if (user_defined_as_control && p.type == TokenType::kUserDefined) {
+    if (markup_as_control && p.type == TokenType::kUserDefined &&
+        IsMarkupPiece(p.piece)) {
       p.type = TokenType::kControl;
     }
     if (p.type == TokenType::kUnknown) {
       if (unk < 0) unk = static_cast<int>(i);
       if (static_cast<int>(i) != unk) p.type = TokenType::kControl;
     }
-    if (p.piece.empty() || t.TokenId(p.piece) != static_cast<int>(i)) {
+    if (p.piece.empty() || p.piece.find('\0') != std::string::npos ||
+        t.TokenId(p.piece) != static_cast<int>(i)) {
       p.piece = "<facet_shadowed_" + std::to_string(i) + ">";
       p.type = TokenType::kUnused;
     }
@@ -707,13 +742,31 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromSentencePieceProto(
   if (parsed.pieces.empty()) {
     return DataLoss("sentencepiece model has no pieces");
   }
-  auto spm = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto st = spm->LoadFromSerializedProto(
-      absl::string_view(serialized.data(), serialized.size()));
-  if (!st.ok()) {
-    return DataLoss(std::string("sentencepiece cannot load the model: ") +
-                    st.ToString());
+  // Markup pieces listed as user-defined (which sentencepiece would match
+  // in any text) become control pieces, so user text never turns into turn
+  // markers: the type byte is rewritten in place (4 -> 3, both one byte).
+  std::string proto(serialized);
+  for (size_t i = 0; i < parsed.pieces.size(); ++i) {
+    SpmPiece& p = parsed.pieces[i];
+    if (p.type != TokenType::kUserDefined || !IsMarkupPiece(p.piece)) continue;
+    const size_t at = parsed.type_offsets[i];
+    if (at >= proto.size() || proto[at] != 4) {
+      return DataLoss("sentencepiece model: piece " + std::to_string(i) +
+                      " has an unexpected type encoding");
+    }
+    proto[at] = 3;
+    p.type = TokenType::kControl;
   }
+  auto spm = std::make_unique<sentencepiece::SentencePieceProcessor>();
+  FACET_RETURN_IF_ERROR(CatchAll("sentencepiece", [&]() -> Status {
+    const auto st = spm->LoadFromSerializedProto(
+        absl::string_view(proto.data(), proto.size()));
+    if (!st.ok()) {
+      return DataLoss(std::string("sentencepiece cannot load the model: ") +
+                      st.ToString());
+    }
+    return OkStatus();
+  }));
   if (spm->GetPieceSize() != static_cast<int>(parsed.pieces.size())) {
     return DataLoss("sentencepiece model: piece count mismatch");
   }
@@ -1336,12 +1389,15 @@ Status Tokenizer::EncodeSegment(std::string_view text,
   auto encode_word = [&](std::string_view word) -> Status {
     if (algorithm_ == Algorithm::kSentencePiece) {
       std::vector<int> ids;
-      const auto st =
-          spm_->Encode(absl::string_view(word.data(), word.size()), &ids);
-      if (!st.ok()) {
-        return Internal(std::string("sentencepiece encode failed: ") +
-                        st.ToString());
-      }
+      FACET_RETURN_IF_ERROR(CatchAll("sentencepiece encode", [&]() -> Status {
+        const auto st =
+            spm_->Encode(absl::string_view(word.data(), word.size()), &ids);
+        if (!st.ok()) {
+          return Internal(std::string("sentencepiece encode failed: ") +
+                          st.ToString());
+        }
+        return OkStatus();
+      }));
       out->insert(out->end(), ids.begin(), ids.end());
       return OkStatus();
     }

@@ -116,6 +116,9 @@ class Tokenizer {
   // Type of `id` (kUnused when out of range).
   TokenType Type(int id) const;
   int vocab_size() const { return static_cast<int>(pieces_.size()); }
+  // Bytes of the longest piece: no token covers more bytes of text, so a
+  // text of b bytes needs at least b / max_piece_bytes() tokens.
+  int max_piece_bytes() const { return max_piece_bytes_; }
   int bos_id() const { return bos_id_; }
   int eos_id() const { return eos_id_; }
   int unk_id() const { return unk_id_; }
@@ -180,6 +183,7 @@ class Tokenizer {
   int eos_id_ = -1;
   int unk_id_ = -1;
   int pad_id_ = -1;
+  int max_piece_bytes_ = 1;
   bool add_bos_default_ = false;
   // Text handling.
   bool escape_spaces_ = true;         // ' ' -> "▁" before merging
