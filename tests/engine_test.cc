@@ -2,6 +2,9 @@
 // independent and may run concurrently on one engine (run under
 // ThreadSanitizer by tools/run_tests.sh), turns reuse the KV cache, and
 // Cancel, stop strings and limits end an answer cleanly.
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -185,6 +188,75 @@ TEST(EngineTest, CancelFromAnotherThreadStopsGeneration) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stop_reason, StopReason::kCancelled);
   EXPECT_LT((*s)->stats().generated_tokens, 3000);
+}
+
+// The CLI's Ctrl-C path: a signal handler calls Cancel() on the session
+// that is generating (an atomic store, safe in a handler).
+std::atomic<Session*> g_signal_session{nullptr};
+void CancelOnSignal(int) {
+  if (Session* s = g_signal_session.load()) s->Cancel();
+}
+
+TEST(EngineTest, CancelFromSignalHandler) {
+  auto engine = MakeEngine(2);
+  ASSERT_NE(engine, nullptr);
+  auto s = engine->NewSession();
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->AddMessage(Role::kUser, "hello").ok());
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = CancelOnSignal;
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  g_signal_session = s->get();
+  std::atomic<int> pieces{0};
+  std::atomic<bool> done{false};
+  const pthread_t generating = pthread_self();
+  std::thread signaller([&] {
+    while (pieces.load() < 3 && !done.load()) std::this_thread::yield();
+    pthread_kill(generating, SIGUSR1);
+  });
+  auto r = (*s)->Generate(Long(2, 3000), [&](const StreamEvent&) {
+    pieces++;
+    return true;
+  });
+  done = true;
+  signaller.join();
+  g_signal_session = nullptr;
+  sigaction(SIGUSR1, &old, nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stop_reason, StopReason::kCancelled);
+  EXPECT_LT((*s)->stats().generated_tokens, 3000);
+}
+
+// The engine is shared: tokenizing, inspecting and opening sessions while
+// another session generates give the same results as alone.
+TEST(EngineTest, ConcurrentTokenizeAndNewSessionDuringGenerate) {
+  auto engine = MakeEngine(2);
+  ASSERT_NE(engine, nullptr);
+  const std::string text = "the quick brown fox <|turn> 0123";
+  auto want = engine->Tokenize(text, true);
+  ASSERT_TRUE(want.ok());
+  const std::string want_answer = Answer(*engine, "hello", Long(4, 48));
+  std::atomic<bool> done{false};
+  std::string got_answer;
+  std::thread generator([&] {
+    got_answer = Answer(*engine, "hello", Long(4, 48));
+    done = true;
+  });
+  int rounds = 0;
+  while (!done.load() || rounds == 0) {
+    auto ids = engine->Tokenize(text, true);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(*ids, *want);
+    EXPECT_EQ(engine->Detokenize(*ids, true), text);
+    auto other = engine->NewSession();
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ((*other)->position(), 0);
+    EXPECT_GT(engine->info().vocab_size, 0);
+    ++rounds;
+  }
+  generator.join();
+  EXPECT_EQ(got_answer, want_answer);
+  EXPECT_GT(rounds, 0);
 }
 
 TEST(EngineTest, CallbackFalseCancels) {

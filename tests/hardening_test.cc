@@ -104,6 +104,17 @@ TEST(HardeningTest, ToolCallWithInvalidUtf8Arguments) {
             "b\"}");
 }
 
+// One huge id in a tokenizer.json allocated a table of that size (2 GiB)
+// before the contiguity check refused it.
+TEST(HardeningTest, TokenizerJsonHugeIdIsRefusedCheaply) {
+  auto t = Tokenizer::FromHfTokenizerJson(
+      TestData("repro/tokenizer_json_huge_id.json"));
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(t.status().message().find("contiguous"), std::string::npos)
+      << t.status().ToString();
+}
+
 // A per-layer float of -1.7e38 was converted to int64 (undefined).
 TEST(HardeningTest, GgufHugeFloatPerLayerValue) {
   const std::string data = Slurp(TestData("repro/gguf_ubsan_float_cast.gguf"));

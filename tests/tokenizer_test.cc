@@ -772,7 +772,7 @@ TEST(Tokenizer, HfTokenizerJsonErrors) {
          j["model"]["vocab"]["o"] = 100000;
          return j.dump();
        },
-       StatusCode::kDataLoss, "no token has id"},
+       StatusCode::kDataLoss, "ids must be contiguous from 0"},
       {"merge without space",
        [] {
          json j = MiniHfJson(false);

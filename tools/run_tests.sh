@@ -6,8 +6,11 @@
 #     CPU has (FACET_ISA=ref, avx2, avx512, avx512vnni);
 #  2. the kernels test cross-built for Arm64 and run under qemu-aarch64
 #     (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
-#  3. the concurrent-session and thread-pool tests under ThreadSanitizer;
-#  4. a short smoke run of every fuzz target (clang + libFuzzer).
+#  3. the concurrent-session, cancel and thread-pool tests under
+#     ThreadSanitizer;
+#  4. one clang build with AddressSanitizer + UndefinedBehaviorSanitizer
+#     (halting on the first error) that runs the whole unit binary and a
+#     short smoke run of every fuzz target (libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${FACET_JOBS:-2}
@@ -28,8 +31,13 @@ if [ "${FACET_SKIP_TSAN:-0}" != 1 ]; then
     --gtest_filter='EngineTest.Concurrent*:EngineTest.Cancel*:ThreadPoolTest.*'
 fi
 if [ "${FACET_SKIP_FUZZ:-0}" != 1 ]; then
+  # The library is built once with ASan + UBSan (+ fuzzing coverage) for
+  # both the unit binary and the fuzz targets.
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DFACET_FUZZ=ON -DFACET_BUILD_TESTS=OFF -DFACET_BUILD_BENCH=OFF
+    -DFACET_FUZZ=ON -DFACET_BUILD_TESTS=ON -DFACET_BUILD_BENCH=OFF
   cmake --build build-fuzz -j"$jobs"
-  ctest --test-dir build-fuzz --output-on-failure
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    build-fuzz/tests/facet_tests --gtest_brief=1
+  ctest --test-dir build-fuzz -L fuzz --output-on-failure
 fi

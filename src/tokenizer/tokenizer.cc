@@ -1097,6 +1097,14 @@ Status Tokenizer::Builder::ParseHfJson(Tokenizer* t, const json& root,
     }
   }
   if (max_id < 0) return DataLoss("tokenizer.json model.vocab is empty");
+  // Ids are contiguous from 0, so there are at least max_id + 1 entries:
+  // checked before allocating, so a lone huge id cannot cost gigabytes.
+  if (static_cast<size_t>(max_id) >= entries.size() + added.size()) {
+    return DataLoss("tokenizer.json: id " + std::to_string(max_id) +
+                    " with only " +
+                    std::to_string(entries.size() + added.size()) +
+                    " tokens (ids must be contiguous from 0)");
+  }
   const size_t n = static_cast<size_t>(max_id) + 1;
   t->pieces_.assign(n, std::string());
   t->types_.assign(n, TokenType::kNormal);

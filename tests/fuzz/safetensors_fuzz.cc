@@ -1,9 +1,5 @@
-// libFuzzer target: SafetensorsFile::Open on the input bytes. The library
-// only opens paths, so each input goes into an anonymous memory file
-// (memfd_create) opened as /proc/self/fd/N; nothing touches the disk.
-#include <sys/mman.h>
-#include <unistd.h>
-
+// libFuzzer target: SafetensorsFile::Open on the input bytes (as a
+// memory file, tests/fuzz/memory_file.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,29 +8,18 @@
 #include "kernels/ref/quant.h"
 #include "src/io/safetensors.h"
 #include "src/io/tensor_view.h"
+#include "tests/fuzz/memory_file.h"
 
 namespace {
 
 constexpr int64_t kMaxRowElems = int64_t{1} << 16;
 
-bool WriteAll(int fd, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const int fd = ::memfd_create("facet_safetensors_fuzz", MFD_CLOEXEC);
-  if (fd < 0) return 0;
-  if (WriteAll(fd, data, size)) {
-    auto st =
-        facet::SafetensorsFile::Open("/proc/self/fd/" + std::to_string(fd));
+  facet::fuzz::MemoryFile file("facet_safetensors_fuzz", data, size);
+  if (file.ok()) {
+    auto st = facet::SafetensorsFile::Open(file.path());
     if (st.ok()) {
       std::vector<float> row;
       for (const facet::TensorView& t : (*st)->tensors()) {
@@ -55,6 +40,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& kv : (*st)->metadata()) (void)kv.second.size();
     }
   }
-  ::close(fd);
   return 0;
 }
