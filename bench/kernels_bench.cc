@@ -6,8 +6,14 @@
 //                                                   picks the kernels)
 // Counters: bytes_per_second = weight bytes / s; FLOPS = 2 rows cols n / s;
 // the label names the ISA in use.
+//
+// Then every op of kernels/kernel_list.inc at every level the CPU has
+// (Op/<slot>/<level>), on one decode step's shapes of E2B: BM_<slot> below,
+// registered from the list, so a new op without a benchmark does not link.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -162,8 +168,99 @@ void BM_ReadBandwidth(benchmark::State& state, int threads) {
                           static_cast<int64_t>(buf.size() * 8));
 }
 
+// --- The ops of kernel_list.inc, one E2B decode step each (H = 1536,
+// 8 query heads of 256, vocab 262144); bytes_per_second counts the floats
+// read and written.
+
+std::vector<float> Floats(size_t n, float scale) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    v[i] = scale * (static_cast<float>((i * 7919) % 2001) / 1000.f - 1.f);
+  }
+  return v;
+}
+
+void BM_gelu_tanh_mul(benchmark::State& state, const KernelTable* k) {
+  const int64_t n = 6144;  // the FFN width
+  std::vector<float> gate = Floats(n, 3.f), up = Floats(n, 1.f), out(n);
+  for (auto _ : state) {
+    k->gelu_tanh_mul(gate.data(), up.data(), out.data(), n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * n * 12);
+}
+
+void BM_attend_tile(benchmark::State& state, const KernelTable* k) {
+  // 4 query heads of one KV group against a full tile of 64 positions.
+  const int nq = 4;
+  const int64_t d = 256;
+  std::vector<float> q = Floats(nq * d, 1.f), kv = Floats(kAttnTile * d, 1.f);
+  std::vector<float> acc(nq * d), m(nq), l(nq);
+  const float* kp[kAttnTile];
+  for (int j = 0; j < kAttnTile; ++j) kp[j] = kv.data() + j * d;
+  for (auto _ : state) {
+    std::fill(m.begin(), m.end(), -1e30f);
+    std::fill(l.begin(), l.end(), 0.f);
+    k->attend_tile(q.data(), d, nq, kp, kp, kAttnTile, d, 1.f, m.data(),
+                   l.data(), acc.data());
+    benchmark::DoNotOptimize(acc.data());
+  }
+  state.SetBytesProcessed(state.iterations() * 2 * kAttnTile * d * 4);
+}
+
+void BM_rms_norm(benchmark::State& state, const KernelTable* k) {
+  const int64_t n = 1536;  // one hidden-state row
+  std::vector<float> x = Floats(n, 2.f), w = Floats(n, 1.f), out(n);
+  for (auto _ : state) {
+    k->rms_norm(x.data(), w.data(), out.data(), 1, n, 1e-6f);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * n * 12);
+}
+
+void BM_rope(benchmark::State& state, const KernelTable* k) {
+  const int64_t rows = 8, d = 256;  // the query heads of one token
+  std::vector<float> x = Floats(rows * d, 1.f);
+  // A true rotation (position 1000), so that repeating it keeps the values'
+  // size: shrinking ones would end in slow subnormals.
+  std::vector<float> inv_freq(d / 2), cs(d / 2), sn(d / 2);
+  for (int64_t j = 0; j < d / 2; ++j) {
+    inv_freq[j] = static_cast<float>(std::pow(1e4, -2.0 * j / d));
+  }
+  RopeAngles(inv_freq.data(), d / 2, 1000, cs.data(), sn.data());
+  for (auto _ : state) {
+    k->rope(x.data(), rows, d, d / 2, cs.data(), sn.data());
+    benchmark::DoNotOptimize(x.data());
+  }
+  state.SetBytesProcessed(state.iterations() * rows * d * 8);
+}
+
+void BM_softcap(benchmark::State& state, const KernelTable* k) {
+  const int64_t n = 262144;  // one token's logits
+  const std::vector<float> logits = Floats(n, 40.f);
+  std::vector<float> x(n);
+  for (auto _ : state) {
+    state.PauseTiming();
+    x = logits;  // softcap works in place; capped values would be easier
+    state.ResumeTiming();
+    k->softcap(x.data(), n, 30.f);
+    benchmark::DoNotOptimize(x.data());
+  }
+  state.SetBytesProcessed(state.iterations() * n * 8);
+}
+
 // Registered at start-up, so benchmark_main finds them.
 int RegisterAll() {
+  for (int i = 0; i < kNumIsas; ++i) {
+    const KernelTable* k = KernelsFor(static_cast<Isa>(i));
+    if (k == nullptr) continue;
+    const std::string level = IsaName(k->isa);
+#define FACET_OP(slot, FnType)                                               \
+  benchmark::RegisterBenchmark(("Op/" #slot "/" + level).c_str(), BM_##slot, \
+                               k)                                            \
+      ->Unit(benchmark::kMicrosecond);
+#include "kernels/kernel_list.inc"
+  }
   for (int threads : {1, 2}) {
     benchmark::RegisterBenchmark(
         ("ReadBandwidth/threads:" + std::to_string(threads)).c_str(),

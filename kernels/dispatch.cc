@@ -1,26 +1,21 @@
 #include <cpuinfo.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
+#include "kernels/kernel_decls.h"
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
-#include "kernels/ref/attention_ref.h"
-#include "kernels/ref/matmul_ref.h"
 #include "kernels/ref/packed_ref.h"
 #include "kernels/ref/quant.h"
-#include "kernels/ref/ref_ops.h"
-#if defined(__x86_64__)
-#include "kernels/x86/x86_ops.h"
-#endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 
-#include "kernels/arm/arm_ops.h"
 #ifndef HWCAP2_I8MM
 #define HWCAP2_I8MM (1 << 13)  // Linux's arm64 uapi value, for old headers
 #endif
@@ -28,46 +23,6 @@
 
 namespace facet::kernels {
 namespace {
-
-void SetGemm(KernelTable* t, DType type, GemmFn fn) {
-  t->gemm[static_cast<uint32_t>(type)] = fn;
-}
-void SetPacked(KernelTable* t, DType type, GemmFn fn, bool prefer) {
-  t->gemm_packed[static_cast<uint32_t>(type)] = fn;
-  t->prefer_packed[static_cast<uint32_t>(type)] = prefer;
-}
-void SetAct(KernelTable* t, ActType act, QuantizeActFn fn) {
-  t->quantize_act[static_cast<int>(act)] = fn;
-}
-
-KernelTable MakeRef() {
-  KernelTable t;
-  t.isa = Isa::kRef;
-  t.dot_f32 = ref::DotF32;
-  t.axpy_f32 = ref::AxpyF32;
-  t.attend_tile = ref::AttendTile;
-  t.gelu_tanh_mul = ref::GeluTanhMul;
-  t.quantize_act[static_cast<int>(ActType::kF32)] = ref::QuantizeActF32;
-  t.quantize_act[static_cast<int>(ActType::kQ8_0)] = ref::QuantizeActQ8_0;
-  t.quantize_act[static_cast<int>(ActType::kQ8_K)] = ref::QuantizeActQ8_K;
-  SetGemm(&t, DType::kF32, ref::GemmF32);
-  SetGemm(&t, DType::kF16, ref::GemmF16);
-  SetGemm(&t, DType::kBF16, ref::GemmBF16);
-  SetGemm(&t, DType::kQ8_0, ref::GemmQ8_0);
-  SetGemm(&t, DType::kQ4_0, ref::GemmQ4_0);
-  SetGemm(&t, DType::kQ4_1, ref::GemmQ4_1);
-  SetGemm(&t, DType::kQ5_0, ref::GemmQ5_0);
-  SetGemm(&t, DType::kQ5_1, ref::GemmQ5_1);
-  SetGemm(&t, DType::kQ4_K, ref::GemmQ4K);
-  SetGemm(&t, DType::kQ5_K, ref::GemmQ5K);
-  SetGemm(&t, DType::kQ6_K, ref::GemmQ6K);
-  // Packed weights always have a kernel, but the reference gains nothing
-  // from packing.
-  SetPacked(&t, DType::kQ4_0, ref::GemmQ4_0x8, false);
-  SetPacked(&t, DType::kQ8_0, ref::GemmQ8_0x8, false);
-  SetPacked(&t, DType::kQ4_K, ref::GemmQ4_Kx8, false);
-  return t;
-}
 
 bool CpuHas(Isa isa) {
   if (isa == Isa::kRef) return true;
@@ -110,86 +65,32 @@ bool CpuHas(Isa isa) {
 #endif
 }
 
+// Whether the kernels listed for `level` fill the table of `isa`: the
+// reference ones fill every table, the others those of their level and the
+// levels above it on the same architecture.
+bool Covers(Isa level, Isa isa) {
+  if (level == Isa::kRef) return true;
+  const bool level_arm = level >= Isa::kNeon, isa_arm = isa >= Isa::kNeon;
+  return isa != Isa::kRef && level_arm == isa_arm && level <= isa;
+}
+
 KernelTable MakeTable(Isa isa) {
-  KernelTable t = MakeRef();
-#if defined(__x86_64__)
-  if (isa == Isa::kRef || isa >= Isa::kNeon) return t;  // not x86 levels
-  // Every x86 level starts from AVX2 and overrides what it has.
+  KernelTable t;
   t.isa = isa;
-  t.dot_f32 = avx2::DotF32;
-  t.axpy_f32 = avx2::AxpyF32;
-  t.attend_tile = avx2::AttendTile;
-  t.gelu_tanh_mul = avx2::GeluTanhMul;
-  SetAct(&t, ActType::kQ8_0, avx2::QuantizeActQ8_0);
-  SetAct(&t, ActType::kQ8_K, avx2::QuantizeActQ8_K);
-  SetGemm(&t, DType::kF32, avx2::GemmF32);
-  SetGemm(&t, DType::kF16, avx2::GemmF16);
-  SetGemm(&t, DType::kBF16, avx2::GemmBF16);
-  SetGemm(&t, DType::kQ8_0, avx2::GemmQ8_0);
-  SetGemm(&t, DType::kQ4_0, avx2::GemmQ4_0);
-  SetGemm(&t, DType::kQ4_1, avx2::GemmQ4_1);
-  SetGemm(&t, DType::kQ5_0, avx2::GemmQ5_0);
-  SetGemm(&t, DType::kQ5_1, avx2::GemmQ5_1);
-  SetGemm(&t, DType::kQ4_K, avx2::GemmQ4K);
-  SetGemm(&t, DType::kQ5_K, avx2::GemmQ5K);
-  SetGemm(&t, DType::kQ6_K, avx2::GemmQ6K);
-  SetPacked(&t, DType::kQ4_0, avx2::GemmQ4_0x8, true);
-  SetPacked(&t, DType::kQ8_0, avx2::GemmQ8_0x8, true);
-  SetPacked(&t, DType::kQ4_K, avx2::GemmQ4_Kx8, true);
-  if (isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) {
-    t.dot_f32 = avx512::DotF32;
-    t.axpy_f32 = avx512::AxpyF32;
-    SetGemm(&t, DType::kF32, avx512::GemmF32);
-    SetGemm(&t, DType::kQ8_0, avx512::GemmQ8_0);
-    SetGemm(&t, DType::kQ4_0, avx512::GemmQ4_0);
+#define FACET_OP_IMPL(level, slot, ns, fn) \
+  if (Covers(Isa::level, isa)) t.slot = ns::fn;
+#define FACET_GEMM_IMPL(level, dtype, ns, fn) \
+  if (Covers(Isa::level, isa))                \
+    t.gemm[static_cast<uint32_t>(DType::dtype)] = ns::fn;
+#define FACET_PACKED_IMPL(level, dtype, ns, fn, prefer)            \
+  if (Covers(Isa::level, isa)) {                                   \
+    t.gemm_packed[static_cast<uint32_t>(DType::dtype)] = ns::fn;   \
+    t.prefer_packed[static_cast<uint32_t>(DType::dtype)] = prefer; \
   }
-  if (isa == Isa::kAvx512Vnni) {
-    SetGemm(&t, DType::kQ8_0, avx512vnni::GemmQ8_0);
-    SetGemm(&t, DType::kQ4_0, avx512vnni::GemmQ4_0);
-    // vpdpbusd does maddubs + madd in one instruction on the file's own
-    // layout; the packed AVX2 kernels stay available for packed weights.
-    t.prefer_packed[static_cast<uint32_t>(DType::kQ4_0)] = false;
-    t.prefer_packed[static_cast<uint32_t>(DType::kQ8_0)] = false;
-  }
-#elif defined(__aarch64__)
-  if (isa < Isa::kNeon) return t;  // the reference; x86 levels never apply
-  // Every Arm level starts from NEON and overrides what it has. The packed
-  // layouts, attention and GeGLU keep the reference kernels (no Arm
-  // variants yet; prefer_packed stays false, so loaders do not pack).
-  t.isa = isa;
-  t.dot_f32 = neon::DotF32;
-  t.axpy_f32 = neon::AxpyF32;
-  SetAct(&t, ActType::kQ8_0, neon::QuantizeActQ8_0);
-  SetAct(&t, ActType::kQ8_K, neon::QuantizeActQ8_K);
-  SetGemm(&t, DType::kF32, neon::GemmF32);
-  SetGemm(&t, DType::kF16, neon::GemmF16);
-  SetGemm(&t, DType::kBF16, neon::GemmBF16);
-  SetGemm(&t, DType::kQ8_0, neon::GemmQ8_0);
-  SetGemm(&t, DType::kQ4_0, neon::GemmQ4_0);
-  SetGemm(&t, DType::kQ4_1, neon::GemmQ4_1);
-  SetGemm(&t, DType::kQ5_0, neon::GemmQ5_0);
-  SetGemm(&t, DType::kQ5_1, neon::GemmQ5_1);
-  SetGemm(&t, DType::kQ4_K, neon::GemmQ4K);
-  SetGemm(&t, DType::kQ5_K, neon::GemmQ5K);
-  SetGemm(&t, DType::kQ6_K, neon::GemmQ6K);
-  if (isa == Isa::kNeonDot || isa == Isa::kNeonI8mm) {
-    SetGemm(&t, DType::kQ8_0, neondot::GemmQ8_0);
-    SetGemm(&t, DType::kQ4_0, neondot::GemmQ4_0);
-    SetGemm(&t, DType::kQ4_1, neondot::GemmQ4_1);
-    SetGemm(&t, DType::kQ5_0, neondot::GemmQ5_0);
-    SetGemm(&t, DType::kQ5_1, neondot::GemmQ5_1);
-    SetGemm(&t, DType::kQ4_K, neondot::GemmQ4K);
-    SetGemm(&t, DType::kQ5_K, neondot::GemmQ5K);
-    SetGemm(&t, DType::kQ6_K, neondot::GemmQ6K);
-  }
-  if (isa == Isa::kNeonI8mm) {
-    SetGemm(&t, DType::kQ8_0, neoni8mm::GemmQ8_0);
-    SetGemm(&t, DType::kQ4_0, neoni8mm::GemmQ4_0);
-    SetGemm(&t, DType::kQ4_1, neoni8mm::GemmQ4_1);
-    SetGemm(&t, DType::kQ5_0, neoni8mm::GemmQ5_0);
-    SetGemm(&t, DType::kQ5_1, neoni8mm::GemmQ5_1);
-  }
-#endif
+#define FACET_ACT_IMPL(level, act, ns, fn) \
+  if (Covers(Isa::level, isa))             \
+    t.quantize_act[static_cast<int>(ActType::act)] = ns::fn;
+#include "kernels/kernel_list.inc"
   return t;
 }
 
@@ -297,6 +198,15 @@ bool ForceIsa(Isa isa) {
   return true;
 }
 
+void RopeAngles(const float* inv_freq, int64_t pairs, int64_t pos, float* cs,
+                float* sn) {
+  for (int64_t j = 0; j < pairs; ++j) {
+    const double angle = static_cast<double>(pos) * inv_freq[j];
+    cs[j] = static_cast<float>(std::cos(angle));
+    sn[j] = static_cast<float>(std::sin(angle));
+  }
+}
+
 bool CanPack(DType type, int64_t rows, int64_t cols) {
   return ref::CanPack(type, rows, cols);
 }
@@ -315,30 +225,11 @@ void MatMul(const Matrix& w, const float* x, int64_t n, float* y,
   if (static_cast<double>(w.rows) * w.cols * n < 65536.0) pool = nullptr;
   if (n <= 0 || w.rows <= 0) return;
   const KernelTable& k = Kernels();
-  // Packed weights always have a kernel (every table has one per packable
-  // type).
+  // Every supported type has a kernel at every level, packed weights too
+  // (DispatchTest checks the table; loaders refuse other types).
   const GemmFn gemm = w.packed ? k.GemmPacked(w.dtype) : k.Gemm(w.dtype);
   const size_t threads =
       pool != nullptr ? static_cast<size_t>(pool->threads()) : 1;
-  if (gemm == nullptr) {
-    // No kernel for this type: dequantize rows and use dot_f32.
-    const size_t tile = w.rows >= 256 ? 32 : 8;
-    ParallelFor(
-        pool, static_cast<size_t>(w.rows), tile, [&](size_t r0, size_t r1) {
-          thread_local std::vector<float> buf;
-          if (static_cast<int64_t>(buf.size()) < w.cols) {
-            buf.resize(w.cols);
-          }
-          for (size_t r = r0; r < r1; ++r) {
-            DequantizeRow(w.dtype, w.row(r), buf.data(), w.cols);
-            for (int64_t t = 0; t < n; ++t) {
-              y[t * w.rows + r] = k.dot_f32(buf.data(), x + t * w.cols, w.cols);
-            }
-          }
-        });
-    return;
-  }
-
   // Activations: f32 rows are used as they are; the rest are converted once
   // per call into a per-thread buffer.
   const ActType act = ActTypeFor(w.dtype);

@@ -87,22 +87,39 @@ using AttendFn = void (*)(const float* q, int64_t q_stride, int nq,
                           int count, int64_t d, float scale, float* m, float* l,
                           float* acc);
 
+// out[i] = gelu_tanh(gate[i]) * up[i] over n elements; out may be gate.
+using GeluTanhMulFn = void (*)(const float* gate, const float* up, float* out,
+                               int64_t n);
+// RMSNorm of `rows` rows of n floats (x, out: [rows][n]; out may be x):
+// out = x / sqrt(mean(x^2) + eps) * w, with w[n] multiplying as stored
+// (Gemma 4's plain-weight norm, not Gemma 2/3's 1 + w), or no weight when
+// w is null. The mean of squares is summed in double, as the reference
+// does.
+using RmsNormFn = void (*)(const float* x, const float* w, float* out,
+                           int64_t rows, int64_t n, float eps);
+// Rotates `rows` rows of d floats in place (x: [rows][d]) by half-split
+// RoPE: pair j is (x[j], x[j + d/2]), turned by the angle whose cosine and
+// sine are cs[j], sn[j] (from RopeAngles). Only pairs j < pairs rotate; the
+// others pass through unchanged (partial / proportional RoPE).
+using RopeFn = void (*)(float* x, int64_t rows, int64_t d, int64_t pairs,
+                        const float* cs, const float* sn);
+// Logit soft-capping in place: x[i] = tanh(x[i] / cap) * cap (cap > 0).
+using SoftcapFn = void (*)(float* x, int64_t n, float cap);
+
 // gemm[] is indexed by the DType value; 32 covers every supported type.
 constexpr int kNumGemmSlots = 32;
 
+// The kernels of one ISA level; kernel_list.inc lists every slot and which
+// function fills it at each level.
 struct KernelTable {
   Isa isa = Isa::kRef;
-  // sum_i a[i] * b[i]
-  float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
-  // y[i] += alpha * x[i]
-  void (*axpy_f32)(float alpha, const float* x, float* y, int64_t n) = nullptr;
-  // out[i] = gelu_tanh(gate[i]) * up[i]; out may be gate.
-  void (*gelu_tanh_mul)(const float* gate, const float* up, float* out,
-                        int64_t n) = nullptr;
-  AttendFn attend_tile = nullptr;
-  // Activation converters by ActType (kF32 is a plain copy).
+#define FACET_OP(slot, FnType) FnType slot = nullptr;
+#include "kernels/kernel_list.inc"
+  // Activation converters by ActType; none for kF32, whose rows MatMul
+  // uses as they are.
   QuantizeActFn quantize_act[kNumActTypes] = {};
-  // Matrix kernels by weight DType; null for types without one.
+  // Matrix kernels by weight DType; null for types without one (every
+  // supported type has one at every level: MatMul relies on it).
   GemmFn gemm[kNumGemmSlots] = {};
   // Kernels for weights in the packed layout (PackRows), by DType, and
   // whether this ISA is faster on it, so that a loader should pack.
@@ -138,6 +155,12 @@ bool CanPack(DType type, int64_t rows, int64_t cols);
 // src into dst, which has the same size as src and does not overlap it.
 void PackRows(DType type, const uint8_t* src, int64_t r0, int64_t r1,
               int64_t cols, uint8_t* dst);
+
+// The RoPE angles of position pos for RopeFn: cs[j] = cos(pos *
+// inv_freq[j]), sn[j] = sin(pos * inv_freq[j]) for j < pairs, computed in
+// double. Once per token, shared by all of its heads.
+void RopeAngles(const float* inv_freq, int64_t pairs, int64_t pos, float* cs,
+                float* sn);
 
 // y[t][r] = sum_c x[t][c] * W[r][c] for t < n, r < rows.
 // x: [n][cols] f32, y: [n][rows] f32. x is first converted to the weight

@@ -1,8 +1,10 @@
 // The attention tile (kernels.h AttendFn) and the fused GeGLU activation on
-// every ISA this CPU has. Attention: whole
-// attention built from tiles against a float64 softmax, over query counts,
-// position counts and head widths that hit the tails of each loop; and
-// results that depend only on the tiling of positions.
+// every ISA this CPU has. Check_attend_tile and Check_gelu_tanh_mul are the
+// checks of those slots that tests/vector_kernels_test.cc runs for every
+// op of kernels/kernel_list.inc at every level: whole attention built from
+// tiles against a float64 softmax, over query counts, position counts and
+// head widths that hit the tails of each loop, and GeGLU against float64.
+// The tests here add that results depend only on the tiling of positions.
 #include <cmath>
 #include <random>
 #include <vector>
@@ -69,44 +71,44 @@ std::vector<float> Tiled(const KernelTable& kt, const std::vector<float>& q,
   return acc;
 }
 
-TEST(AttentionTest, EveryIsaMatchesFloat64Softmax) {
+}  // namespace
+
+// Called by VectorOpsTest (tests/vector_kernels_test.cc) for every level.
+void Check_attend_tile(const KernelTable* kt) {
   std::mt19937 rng(5);
   std::normal_distribution<float> nd(0.f, 1.f);
   const Case cases[] = {{1, 1, 8},    {1, 7, 16},    {3, 9, 24},
                         {4, 64, 64},  {5, 65, 72},   {8, 130, 256},
                         {9, 200, 40}, {16, 63, 512}, {2, 300, 256}};
-  for (int isa = 0; isa < kNumIsas; ++isa) {
-    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
-    if (kt == nullptr) continue;
-    ASSERT_NE(kt->attend_tile, nullptr) << IsaName(kt->isa);
-    for (const Case& cs : cases) {
-      std::vector<float> q(cs.nq * cs.d), k(cs.positions * cs.d),
-          v(cs.positions * cs.d);
-      // Gemma 4's q and k are RMS-normalised and the scale is 1: scores of
-      // a few units to tens.
-      for (float& x : q) x = nd(rng);
-      for (float& x : k) x = nd(rng) * 0.5f;
-      for (float& x : v) x = nd(rng);
-      const std::vector<double> want =
-          Exact(q, cs.nq, k, v, cs.positions, cs.d, 1.0f);
-      const std::vector<float> got =
-          Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, kAttnTile);
-      for (size_t i = 0; i < want.size(); ++i) {
-        // The score error (d roundings of |q||k|) moves the weights by a
-        // relative ~d * 2^-24 * |s|; a bound of 1e-4 absolute covers it.
-        ASSERT_NEAR(got[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]))
-            << IsaName(kt->isa) << " nq " << cs.nq << " positions "
-            << cs.positions << " d " << cs.d << " at " << i;
-      }
-      // Smaller tiles give the same softmax within rounding.
-      const std::vector<float> small =
-          Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, 5);
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_NEAR(small[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]));
-      }
+  for (const Case& cs : cases) {
+    std::vector<float> q(cs.nq * cs.d), k(cs.positions * cs.d),
+        v(cs.positions * cs.d);
+    // Gemma 4's q and k are RMS-normalised and the scale is 1: scores of
+    // a few units to tens.
+    for (float& x : q) x = nd(rng);
+    for (float& x : k) x = nd(rng) * 0.5f;
+    for (float& x : v) x = nd(rng);
+    const std::vector<double> want =
+        Exact(q, cs.nq, k, v, cs.positions, cs.d, 1.0f);
+    const std::vector<float> got =
+        Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, kAttnTile);
+    for (size_t i = 0; i < want.size(); ++i) {
+      // The score error (d roundings of |q||k|) moves the weights by a
+      // relative ~d * 2^-24 * |s|; a bound of 1e-4 absolute covers it.
+      ASSERT_NEAR(got[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]))
+          << IsaName(kt->isa) << " nq " << cs.nq << " positions "
+          << cs.positions << " d " << cs.d << " at " << i;
+    }
+    // Smaller tiles give the same softmax within rounding.
+    const std::vector<float> small =
+        Tiled(*kt, q, cs.nq, k, v, cs.positions, cs.d, 1.0f, 5);
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(small[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]));
     }
   }
 }
+
+namespace {
 
 // A query row's result does not depend on the other rows in the call.
 TEST(AttentionTest, QueryRowsAreIndependent) {
@@ -150,9 +152,12 @@ TEST(AttentionTest, LargeScoreGapsStayFinite) {
   }
 }
 
+}  // namespace
+
 // The fused GeGLU activation against the float64 formula, over the range
-// where tanh saturates and the tails of the vector loop.
-TEST(GeluTanhMulTest, EveryIsaMatchesFloat64) {
+// where tanh saturates and the tails of the vector loop (called by
+// VectorOpsTest for every level).
+void Check_gelu_tanh_mul(const KernelTable* kt) {
   std::vector<float> gate, up;
   for (float x = -30.f; x <= 30.f; x += 0.01953125f) {
     gate.push_back(x);
@@ -160,30 +165,25 @@ TEST(GeluTanhMulTest, EveryIsaMatchesFloat64) {
   }
   gate.push_back(1e-30f);
   up.push_back(2.f);
-  for (int isa = 0; isa < kNumIsas; ++isa) {
-    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
-    if (kt == nullptr) continue;
-    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{9},
-                      static_cast<int64_t>(gate.size())}) {
-      std::vector<float> out(static_cast<size_t>(n));
-      kt->gelu_tanh_mul(gate.data(), up.data(), out.data(), n);
-      for (int64_t i = 0; i < n; ++i) {
-        const double x = gate[i];
-        const double want =
-            0.5 * x *
-            (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) *
-            up[i];
-        ASSERT_NEAR(out[i], want, 4e-7 * std::fabs(x * up[i]) + 1e-37)
-            << IsaName(kt->isa) << " x " << x;
-      }
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{9},
+                    static_cast<int64_t>(gate.size())}) {
+    std::vector<float> out(static_cast<size_t>(n));
+    kt->gelu_tanh_mul(gate.data(), up.data(), out.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double x = gate[i];
+      const double want =
+          0.5 * x *
+          (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) *
+          up[i];
+      ASSERT_NEAR(out[i], want, 4e-7 * std::fabs(x * up[i]) + 1e-37)
+          << IsaName(kt->isa) << " x " << x;
     }
-    // In place (out == gate).
-    std::vector<float> g(gate.begin(), gate.begin() + 16), want(16);
-    kt->gelu_tanh_mul(g.data(), up.data(), want.data(), 16);
-    kt->gelu_tanh_mul(g.data(), up.data(), g.data(), 16);
-    EXPECT_EQ(g, want) << IsaName(kt->isa);
   }
+  // In place (out == gate).
+  std::vector<float> g(gate.begin(), gate.begin() + 16), want(16);
+  kt->gelu_tanh_mul(g.data(), up.data(), want.data(), 16);
+  kt->gelu_tanh_mul(g.data(), up.data(), g.data(), 16);
+  EXPECT_EQ(g, want) << IsaName(kt->isa);
 }
 
-}  // namespace
 }  // namespace facet::kernels

@@ -259,6 +259,21 @@ TEST(EngineTest, ConcurrentTokenizeAndNewSessionDuringGenerate) {
   EXPECT_GT(rounds, 0);
 }
 
+// A session shares ownership of the model: it keeps working after the
+// last shared_ptr<Engine> is gone.
+TEST(EngineTest, SessionOutlivesItsEngine) {
+  auto engine = MakeEngine(2);
+  ASSERT_NE(engine, nullptr);
+  const std::string want = Answer(*engine, "hello", Long(9, 16));
+  auto s = engine->NewSession();
+  ASSERT_TRUE(s.ok());
+  engine.reset();
+  ASSERT_TRUE((*s)->AddMessage(Role::kUser, "hello").ok());
+  auto r = (*s)->Generate(Long(9, 16));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->text, want);
+}
+
 TEST(EngineTest, CallbackFalseCancels) {
   auto engine = MakeEngine(1);
   auto s = engine->NewSession();

@@ -31,10 +31,16 @@ namespace {
 
 constexpr double kU = 1.0 / (1 << 24);  // f32 unit roundoff
 
-const DType kAllTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16,
-                           DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
-                           DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
-                           DType::kQ5_K, DType::kQ6_K};
+// The types with a matrix kernel: the reference's entries in
+// kernels/kernel_list.inc (every level has a kernel for each of them).
+std::vector<DType> GemmTypes() {
+  std::vector<DType> out;
+#define FACET_GEMM_IMPL(level, dtype, ns, fn) \
+  if (Isa::level == Isa::kRef) out.push_back(DType::dtype);
+#include "kernels/kernel_list.inc"
+  return out;
+}
+const std::vector<DType> kAllTypes = GemmTypes();
 
 int64_t BlockElems(DType t) { return GetDTypeInfo(t)->block_elems; }
 int64_t BlockBytes(DType t) { return GetDTypeInfo(t)->block_bytes; }
@@ -184,7 +190,8 @@ std::vector<float> IntegerActs(int64_t n, int64_t cols, std::mt19937* rng) {
   return x;
 }
 
-// The activation rows of x in the form `type` needs, by the ref converters.
+// The activation rows of x in the form `type` needs, by the ref converters
+// (f32 rows as they are, padded to the row stride).
 std::vector<uint8_t> RefActs(DType type, const float* x, int64_t n,
                              int64_t cols, int64_t* stride) {
   const ActType act = ActTypeFor(type);
@@ -192,7 +199,13 @@ std::vector<uint8_t> RefActs(DType type, const float* x, int64_t n,
   std::vector<uint8_t> a(static_cast<size_t>(n * *stride), 0xCD);
   const QuantizeActFn q =
       KernelsFor(Isa::kRef)->quantize_act[static_cast<int>(act)];
-  for (int64_t t = 0; t < n; ++t) q(x + t * cols, a.data() + t * *stride, cols);
+  for (int64_t t = 0; t < n; ++t) {
+    if (act == ActType::kF32) {
+      std::memcpy(a.data() + t * *stride, x + t * cols, cols * sizeof(float));
+    } else {
+      q(x + t * cols, a.data() + t * *stride, cols);
+    }
+  }
   return a;
 }
 
@@ -504,42 +517,6 @@ double ActError(ActType act, const uint8_t* a, int64_t cols, int64_t c) {
   return 0;
 }
 
-// dot_f32 and axpy_f32 of every ISA against float64, over lengths below,
-// at and above each vector width and unroll step.
-TEST(VectorOpsTest, DotAndAxpyMatchFloat64) {
-  std::mt19937 rng(8);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  for (int64_t n : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100}) {
-    std::vector<float> a(static_cast<size_t>(n)), b(a.size()), y0(a.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-      a[i] = normal(rng);
-      b[i] = normal(rng);
-      y0[i] = normal(rng);
-    }
-    double want = 0, mag = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      want += static_cast<double>(a[i]) * b[i];
-      mag += std::fabs(static_cast<double>(a[i]) * b[i]);
-    }
-    const float alpha = 0.75f;
-    for (Isa isa : AvailableIsas()) {
-      const KernelTable* k = KernelsFor(isa);
-      EXPECT_LE(std::fabs(k->dot_f32(a.data(), b.data(), n) - want),
-                (n + 2) * kU * mag + 1e-30)
-          << IsaName(isa) << " n " << n;
-      std::vector<float> y = y0;
-      k->axpy_f32(alpha, a.data(), y.data(), n);
-      for (int64_t i = 0; i < n; ++i) {
-        // Fused or not: at most two roundings.
-        const double exact = y0[i] + static_cast<double>(alpha) * a[i];
-        EXPECT_LE(std::fabs(y[i] - exact),
-                  2 * kU * (std::fabs(y0[i]) + std::fabs(alpha * a[i])))
-            << IsaName(isa) << " n " << n << " i " << i;
-      }
-    }
-  }
-}
-
 class MatMulTest : public ::testing::TestWithParam<DType> {};
 
 // Restores the ISA MatMul used before a test forced others.
@@ -635,7 +612,8 @@ INSTANTIATE_TEST_SUITE_P(Types, MatMulTest, ::testing::ValuesIn(kAllTypes),
                          });
 
 // Every ISA the CPU has can be forced and names itself; the ones it lacks
-// are refused; every table has a gemm and converter for every type.
+// are refused; every table has a gemm and converter for every type and a
+// kernel in every op slot of kernels/kernel_list.inc.
 TEST(DispatchTest, ForceIsaCoversEveryLevel) {
   IsaGuard guard;
   const Isa best = Kernels().isa;
@@ -648,8 +626,13 @@ TEST(DispatchTest, ForceIsaCoversEveryLevel) {
     EXPECT_EQ(k->isa, isa);
     for (DType t : kAllTypes) {
       EXPECT_NE(k->Gemm(t), nullptr) << IsaName(isa) << " " << DTypeName(t);
-      EXPECT_NE(k->quantize_act[static_cast<int>(ActTypeFor(t))], nullptr);
+      if (ActTypeFor(t) != ActType::kF32) {
+        EXPECT_NE(k->quantize_act[static_cast<int>(ActTypeFor(t))], nullptr);
+      }
     }
+#define FACET_OP(slot, FnType) \
+  EXPECT_NE(k->slot, nullptr) << IsaName(isa) << " " #slot;
+#include "kernels/kernel_list.inc"
   }
   EXPECT_TRUE(ForceIsa(best));
   EXPECT_STREQ(IsaName(Isa::kAvx512Vnni), "avx512vnni");

@@ -220,9 +220,17 @@ TEST_P(PackedTest, MatMulPackedMatchesUnpacked) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedTest,
-                         ::testing::Values(DType::kQ4_0, DType::kQ8_0,
-                                           DType::kQ4_K),
+// The packable types: the reference's packed entries in
+// kernels/kernel_list.inc (every level has a packed kernel for each).
+std::vector<DType> PackedTypes() {
+  std::vector<DType> out;
+#define FACET_PACKED_IMPL(level, dtype, ns, fn, prefer) \
+  if (Isa::level == Isa::kRef) out.push_back(DType::dtype);
+#include "kernels/kernel_list.inc"
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, PackedTest, ::testing::ValuesIn(PackedTypes()),
                          [](const ::testing::TestParamInfo<DType>& info) {
                            return std::string(DTypeName(info.param));
                          });

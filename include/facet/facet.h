@@ -79,6 +79,32 @@ struct GenerateOptions {
 
 enum class Role { kSystem, kUser, kModel, kTool };
 
+// One piece of a message's content: text, an image or audio. Media come
+// from a file path, from the encoded file in memory (JPEG, PNG, WAV, ...),
+// or as raw pixels / samples. Build them with the factories below.
+struct Part {
+  enum class Kind { kText, kImage, kAudio };
+  Kind kind = Kind::kText;
+  std::string text;  // kText
+  std::string path;  // kImage, kAudio: a file to read
+  std::string data;  // kImage, kAudio: the encoded file's bytes
+  // kImage: raw RGB pixels, [height][width][3] bytes.
+  std::vector<uint8_t> rgb;
+  int width = 0;
+  int height = 0;
+  // kAudio: raw mono samples in [-1, 1] at `sample_rate` Hz.
+  std::vector<float> samples;
+  int sample_rate = 0;
+
+  static Part Text(std::string text);
+  static Part ImageFile(std::string path);
+  static Part ImageData(std::string encoded);
+  static Part ImagePixels(std::vector<uint8_t> rgb, int width, int height);
+  static Part AudioFile(std::string path);
+  static Part AudioData(std::string encoded);
+  static Part AudioSamples(std::vector<float> samples, int sample_rate);
+};
+
 struct ToolCall {
   std::string name;
   std::string arguments_json;  // a JSON object
@@ -187,7 +213,9 @@ class Engine {
                                       bool add_bos = false) const;
   std::string Detokenize(const std::vector<int>& ids,
                          bool render_special = false) const;
-  // A new conversation on this engine. Thread-safe.
+  // A new conversation on this engine. Thread-safe. The session shares
+  // ownership of the engine's model, so it stays valid after the last
+  // shared_ptr<Engine> is gone.
   StatusOr<std::unique_ptr<Session>> NewSession(
       const SessionOptions& options = SessionOptions()) const;
 
@@ -195,7 +223,7 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const Impl> impl_;
 };
 
 class Session {
@@ -213,6 +241,10 @@ class Session {
   Status Decode(int token, std::vector<float>* logits);
   // Chat: queue a turn (system, user, or a model turn written by the app).
   Status AddMessage(Role role, const std::string& content);
+  // The same with content parts, in order. Images and audio go in user
+  // turns, on a model with that encoder (today none: such a part returns
+  // kUnimplemented naming the model); a malformed part kInvalidArgument.
+  Status AddMessage(Role role, const std::vector<Part>& parts);
   // Chat: queue the result of a tool call, as a JSON value.
   Status AddToolResponse(const std::string& tool_name,
                          const std::string& response_json);
@@ -234,6 +266,8 @@ class Session {
 
   int64_t position() const;
   int64_t context_length() const;
+  // The token ids in the KV cache, in order (the rendered conversation).
+  const std::vector<int>& tokens() const;
 
   struct Impl;
 
@@ -241,6 +275,7 @@ class Session {
   friend class Engine;
   StatusOr<Response> GenerateTurn(const GenerateOptions& options,
                                   const StreamCallback& on_event);
+  StatusOr<std::vector<int>> AppendedIds() const;
   Status PrefillWithProgress(
       const std::vector<int>& tokens, std::vector<float>* logits,
       bool all_logits, const std::function<void(int64_t, int64_t)>& progress);

@@ -242,10 +242,6 @@ void GemmLoop(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
 
 }  // namespace
 
-void QuantizeActF32(const float* x, uint8_t* a, int64_t cols) {
-  std::memcpy(a, x, static_cast<size_t>(cols) * sizeof(float));
-}
-
 // ggml's quantize_row_q8_0_ref, keeping d widened back from fp16 and the
 // block sums.
 void QuantizeActQ8_0(const float* x, uint8_t* a, int64_t cols) {

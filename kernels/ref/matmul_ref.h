@@ -1,8 +1,8 @@
 // Scalar reference of MatMul's pieces: the activation converters (one per
-// ActType, see kernels.h for the row layouts) and one dot product per weight
-// type against its activation form. These are the oracle every SIMD variant
-// is tested against: integer block sums are exact and the per-block terms
-// are accumulated in double.
+// quantized ActType, see kernels.h for the row layouts) and one dot product per
+// weight type against its activation form. These are the oracle every SIMD
+// variant is tested against: integer block sums are exact and the per-block
+// terms are accumulated in double.
 #ifndef FACET_KERNELS_REF_MATMUL_REF_H_
 #define FACET_KERNELS_REF_MATMUL_REF_H_
 
@@ -14,7 +14,6 @@ namespace facet::kernels::ref {
 
 // Activation converters (QuantizeActFn); cols a multiple of the block size
 // (32 for q8_0, 256 for q8_K).
-void QuantizeActF32(const float* x, uint8_t* a, int64_t cols);
 void QuantizeActQ8_0(const float* x, uint8_t* a, int64_t cols);
 void QuantizeActQ8_K(const float* x, uint8_t* a, int64_t cols);
 

@@ -1,7 +1,7 @@
 // e^x on 8 floats for the AVX2 translation units (avx2_ops.cc,
-// avx2_attention.cc, both built with -mavx2 -mfma). Internal linkage on
-// purpose: a copy per translation unit, so the linker can never merge it
-// with a copy built for another ISA.
+// avx2_attention.cc, avx2_vector.cc, all built with -mavx2 -mfma). Internal
+// linkage on purpose: a copy per translation unit, so the linker can never
+// merge it with a copy built for another ISA.
 #ifndef FACET_KERNELS_X86_AVX2_EXP_H_
 #define FACET_KERNELS_X86_AVX2_EXP_H_
 

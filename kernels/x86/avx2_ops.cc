@@ -1,4 +1,4 @@
-// AVX2+FMA variants; this file alone is compiled with -mavx2 -mfma.
+// AVX2+FMA dot product and GeGLU; this file is compiled with -mavx2 -mfma.
 #include <immintrin.h>
 
 #include <cmath>
@@ -29,16 +29,6 @@ float DotF32(const float* a, const float* b, int64_t n) {
   float r = _mm_cvtss_f32(s);
   for (; i < n; ++i) r += a[i] * b[i];
   return r;
-}
-
-void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
-  const __m256 va = _mm256_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
-                                            _mm256_loadu_ps(y + i)));
-  }
-  for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
 void GeluTanhMul(const float* gate, const float* up, float* out, int64_t n) {

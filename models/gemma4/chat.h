@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "facet/status.h"
+#include "models/gemma4/prompt.h"
 
 namespace facet::gemma4 {
 
@@ -51,9 +52,26 @@ struct ToolCall {
   nlohmann::json arguments = nlohmann::json::object();
 };
 
+// One content part of a message whose content is a list (image and audio
+// parts are replaced by soft-token spans that an encoder fills).
+struct ChatPart {
+  enum Kind { kText, kImage, kAudio };
+  Kind kind = kText;
+  std::string text;     // kText (trimmed when rendered, as the template does)
+  int soft_tokens = 0;  // kImage, kAudio: the encoder's token count
+  int media = -1;       // kImage, kAudio: index among the prompt's media
+};
+
 struct ChatMessage {
   enum Role { kSystem, kUser, kModel, kTool };
   Role role = kUser;
+  // When non-empty, the content as parts (and `content` is unused):
+  //   text   -> the text, trimmed
+  //   image  -> "\n\n<|image>" + <|image|> x soft_tokens + "<image|>\n\n"
+  //   audio  -> "<|audio>" + <|audio|> x soft_tokens + "<audio|>"
+  // (the template's "\n\n<|image|>\n\n" / "<|audio|>" items as the
+  // processor expands them).
+  std::vector<ChatPart> parts;
   // Trimmed. On a model message with tool calls the template puts the text
   // after the calls and their responses (the tool messages that follow), so
   // it reads as the answer to the results, not as a preamble.
@@ -87,7 +105,13 @@ bool PresetPrefillsEmptyThought(std::string_view preset);
 // a non-empty string "name" (directly or under "function").
 Status ValidateChatOptions(const ChatOptions& options);
 
-// The whole prompt, starting with "<bos>".
+// The whole prompt, starting with "<bos>", as segments: message content,
+// tool values and declarations are text segments, the template's special
+// tokens are marker segments.
+Prompt RenderPromptSegments(const std::vector<ChatMessage>& messages,
+                            const ChatOptions& options,
+                            bool add_generation_prompt);
+// The same as one string (RenderPromptSegments(...).Flat()).
 std::string RenderPrompt(const std::vector<ChatMessage>& messages,
                          const ChatOptions& options,
                          bool add_generation_prompt);
@@ -107,6 +131,11 @@ std::string RenderPrompt(const std::vector<ChatMessage>& messages,
 // <turn|>, and usually without its thoughts), so a session rewinds to the
 // position before the generation prompt, or keeps the longest common token
 // prefix, before prefilling an increment.
+StatusOr<Prompt> RenderIncrementSegments(
+    const std::vector<ChatMessage>& history,
+    const std::vector<ChatMessage>& appended, const ChatOptions& options,
+    bool add_generation_prompt);
+// The same as one string.
 StatusOr<std::string> RenderIncrement(const std::vector<ChatMessage>& history,
                                       const std::vector<ChatMessage>& appended,
                                       const ChatOptions& options,

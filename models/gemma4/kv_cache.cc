@@ -33,6 +33,7 @@ Status KvCache::Init(const Gemma4Config& c, int64_t context, int max_chunk) {
   }
   context_ = context;
   max_chunk_ = max_chunk;
+  max_rollback_ = context;
   store_of_.assign(c.num_layers, -1);
   stores_.clear();
   for (int l = 0; l < c.num_layers; ++l) {
@@ -43,6 +44,10 @@ Status KvCache::Init(const Gemma4Config& c, int64_t context, int max_chunk) {
     }
     Store s;
     s.slots = SlotsFor(c, lc, context, max_chunk);
+    if (s.slots < context) {
+      max_rollback_ =
+          std::min<int64_t>(max_rollback_, s.slots - c.sliding_window + 1);
+    }
     s.row = static_cast<int64_t>(lc.n_kv_heads) * lc.head_dim;
     // Refuse sizes that overflow or that no machine could hold, before
     // asking the allocator.

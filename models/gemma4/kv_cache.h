@@ -25,6 +25,11 @@ class KvCache {
   float* K(int layer, int64_t pos) { return Row(layer, pos, true); }
   float* V(int layer, int64_t pos) { return Row(layer, pos, false); }
   uint64_t bytes() const;
+  // How many positions back a rollback is always safe: a ring of S slots
+  // for a window of W keeps the W - 1 keys that the next chunk needs as
+  // long as it goes back at most S - W + 1 positions; full layers (and
+  // rings as long as the context) keep everything.
+  int64_t MaxRollback() const { return max_rollback_; }
 
   // Bytes a cache for `context` positions would take (what `facet info`
   // reports), without allocating.
@@ -47,6 +52,7 @@ class KvCache {
 
   int64_t context_ = 0;
   int max_chunk_ = 0;
+  int64_t max_rollback_ = 0;
   std::vector<int> store_of_;  // per layer: index into stores_
   std::vector<Store> stores_;
 };

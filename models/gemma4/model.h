@@ -1,5 +1,8 @@
 // A loaded Gemma 4 model file: the mapped file(s), the config and the bound
-// weights. Immutable after Load; shared by every session of an engine.
+// weights. PackWeights may rebind weights() to packed copies; the engine
+// does that once, while it is created, before any session exists. From
+// then on the model is not changed, and every session of the engine shares
+// it.
 #ifndef FACET_MODELS_GEMMA4_MODEL_H_
 #define FACET_MODELS_GEMMA4_MODEL_H_
 

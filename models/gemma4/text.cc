@@ -33,22 +33,11 @@ std::vector<float> ToF32(const TensorView* t) {
   return out;
 }
 
-// out = x / sqrt(mean(x^2) + eps) * w   (w == nullptr: no weight)
-void RmsNorm(const float* x, const float* w, float* out, int64_t n, float eps) {
-  double ss = 0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  const float r = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
-  if (w != nullptr) {
-    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r * w[i];
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * r;
-  }
-}
-
-// RMSNorm over each of `rows` rows of length n, in place when out == x.
+// RMSNorm of `rows` rows of n floats (kernels.h RmsNormFn; w == nullptr:
+// no weight), in place when out == x.
 void RmsNormRows(const float* x, const float* w, float* out, int64_t rows,
                  int64_t n, float eps) {
-  for (int64_t r = 0; r < rows; ++r) RmsNorm(x + r * n, w, out + r * n, n, eps);
+  kernels::Kernels().rms_norm(x, w, out, rows, n, eps);
 }
 
 // gate = gelu_tanh(gate) * up over n elements, across the pool when large.
@@ -64,29 +53,6 @@ void GeluMul(float* gate, const float* up, int64_t n,
                              n, static_cast<int64_t>(e) * kTile);
                          fn(gate + i0, up + i0, gate + i0, i1 - i0);
                        });
-}
-
-// cos and sin of pos * inv_freq[j] for the d/2 pairs, computed once per
-// token and shared by all of its heads.
-void RopeAngles(int d, const float* inv_freq, int64_t pos, float* cs,
-                float* sn) {
-  for (int j = 0; j < d / 2; ++j) {
-    const double angle = static_cast<double>(pos) * inv_freq[j];
-    cs[j] = static_cast<float>(std::cos(angle));
-    sn[j] = static_cast<float>(std::sin(angle));
-  }
-}
-
-// Half-split rotation of pairs (j, j + d/2); inv_freq 0 leaves a pair as is.
-void Rope(float* x, int d, const float* inv_freq, const float* cs,
-          const float* sn) {
-  const int half = d / 2;
-  for (int j = 0; j < half; ++j) {
-    if (inv_freq[j] == 0.f) continue;
-    const float a = x[j], b = x[j + half];
-    x[j] = a * cs[j] - b * sn[j];
-    x[j + half] = b * cs[j] + a * sn[j];
-  }
 }
 
 // Adds the time of a scope to one profile category (when profiling).
@@ -239,12 +205,9 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
         kernels::Kernels().gelu_tanh_mul(g, q, g, P);
       }
       kernels::MatMul(Mat(lw.ple_proj), s->gate.data(), n, s->tmp.data(), pool);
-      for (int t = 0; t < n; ++t) {
-        float* y = s->tmp.data() + t * H;
-        RmsNorm(y, v.ple_post_norm.data(), y, H, c.rms_eps);
-        float* xt = s->x.data() + t * H;
-        for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
-      }
+      RmsNormRows(s->tmp.data(), v.ple_post_norm.data(), s->tmp.data(), n, H,
+                  c.rms_eps);
+      for (int64_t i = 0; i < n * H; ++i) s->x[i] += s->tmp[i];
     }
     for (int64_t i = 0; i < n * H; ++i) s->x[i] *= v.layer_scale;
   }
@@ -258,10 +221,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
               m, H, c.rms_eps);
   kernels::MatMul(emb, s->logits_h.data(), m, logits, pool);
   if (c.final_logit_softcap > 0) {
-    const float cap = c.final_logit_softcap;
-    for (int64_t i = 0; i < m * V; ++i) {
-      logits[i] = cap * std::tanh(logits[i] / cap);
-    }
+    kernels::Kernels().softcap(logits, m * V, c.final_logit_softcap);
   }
   return OkStatus();
 }
@@ -282,21 +242,21 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   // q: [n][nh][d]
   Resize(&s->q, n * q_dim);
   kernels::MatMul(Mat(lw.q), s->a.data(), n, s->q.data(), pool);
-  // Rotation angles per token: [n][cos d/2 | sin d/2].
+  // Rotation angles per token: [n][cos d/2 | sin d/2], of which the first
+  // `pairs` of each half are used (the other pairs do not rotate).
+  const kernels::KernelTable& kt = kernels::Kernels();
+  const int64_t pairs = lc.rope_pairs;
   std::vector<float>& rope = s->rope;
   Resize(&rope, n * d);
-  const float* inv_freq = v.rope_inv_freq.data();
   for (int t = 0; t < n; ++t) {
-    RopeAngles(static_cast<int>(d), inv_freq, pos0 + t, rope.data() + t * d,
-               rope.data() + t * d + d / 2);
+    kernels::RopeAngles(v.rope_inv_freq.data(), pairs, pos0 + t,
+                        rope.data() + t * d, rope.data() + t * d + d / 2);
   }
+  // Every head of every token: q_norm over [n * nh][d], then RoPE per token.
+  kt.rms_norm(s->q.data(), v.q_norm.data(), s->q.data(), n * nh, d, eps);
   for (int t = 0; t < n; ++t) {
     const float* cs = rope.data() + t * d;
-    for (int64_t h = 0; h < nh; ++h) {
-      float* qh = s->q.data() + t * q_dim + h * d;
-      RmsNorm(qh, v.q_norm.data(), qh, d, eps);
-      Rope(qh, static_cast<int>(d), inv_freq, cs, cs + d / 2);
-    }
+    kt.rope(s->q.data() + t * q_dim, nh, d, pairs, cs, cs + d / 2);
   }
   if (lc.owns_kv(l)) {
     // k, v: [n][nkv][d]. On K=V layers V is the raw K projection, taken
@@ -309,17 +269,14 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
     } else {
       kernels::MatMul(Mat(lw.v), s->a.data(), n, s->v.data(), pool);
     }
+    // Per token, its [nkv][d] heads go straight into the cache row.
     for (int t = 0; t < n; ++t) {
       float* kc = cache->K(l, pos0 + t);
       float* vc = cache->V(l, pos0 + t);
-      for (int64_t g = 0; g < nkv; ++g) {
-        const float* kr = s->k.data() + t * kv_dim + g * d;
-        const float* vr = s->v.data() + t * kv_dim + g * d;
-        RmsNorm(kr, v.k_norm.data(), kc + g * d, d, eps);
-        Rope(kc + g * d, static_cast<int>(d), inv_freq, rope.data() + t * d,
-             rope.data() + t * d + d / 2);
-        RmsNorm(vr, nullptr, vc + g * d, d, eps);
-      }
+      const float* cs = rope.data() + t * d;
+      kt.rms_norm(s->k.data() + t * kv_dim, v.k_norm.data(), kc, nkv, d, eps);
+      kt.rope(kc, nkv, d, pairs, cs, cs + d / 2);
+      kt.rms_norm(s->v.data() + t * kv_dim, nullptr, vc, nkv, d, eps);
     }
   }
 
@@ -330,7 +287,6 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int src = lc.kv_source;
   const int64_t group = nh / nkv;
   const bool sliding = lc.kind == AttentionKind::kSliding;
-  const kernels::KernelTable& kt = kernels::Kernels();
   // One task: a token and up to 4 query heads of one KV group, which read
   // the same K/V rows (two tasks per group in decode keep both threads
   // busy on E2B's single KV head). Positions are cut into tiles counted
@@ -381,12 +337,8 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   Timed timed_o(&s->profile, "attention output projection");
   Resize(&s->o, n * H);
   kernels::MatMul(Mat(lw.o), s->att.data(), n, s->o.data(), pool);
-  for (int t = 0; t < n; ++t) {
-    float* y = s->o.data() + t * H;
-    RmsNorm(y, v.post_attn_norm.data(), y, H, eps);
-    float* xt = s->x.data() + t * H;
-    for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
-  }
+  RmsNormRows(s->o.data(), v.post_attn_norm.data(), s->o.data(), n, H, eps);
+  for (int64_t i = 0; i < n * H; ++i) s->x[i] += s->o[i];
 }
 
 void TextDecoder::FeedForward(int l, int n, Scratch* s,
@@ -414,12 +366,8 @@ void TextDecoder::FeedForward(int l, int n, Scratch* s,
     MoE(l, n, s, pool);
     for (int64_t i = 0; i < n * H; ++i) s->ffn[i] += s->f2[i];
   }
-  for (int t = 0; t < n; ++t) {
-    float* y = s->ffn.data() + t * H;
-    RmsNorm(y, v.post_ffw_norm.data(), y, H, eps);
-    float* xt = s->x.data() + t * H;
-    for (int64_t i = 0; i < H; ++i) xt[i] += y[i];
-  }
+  RmsNormRows(s->ffn.data(), v.post_ffw_norm.data(), s->ffn.data(), n, H, eps);
+  for (int64_t i = 0; i < n * H; ++i) s->x[i] += s->ffn[i];
 }
 
 void TextDecoder::MoE(int l, int n, Scratch* s,
@@ -435,9 +383,9 @@ void TextDecoder::MoE(int l, int n, Scratch* s,
   Resize(&s->a, n * H);
   Resize(&s->tmp, n * X);
   const float inv_sqrt_h = 1.f / std::sqrt(static_cast<float>(H));
+  RmsNormRows(s->x.data(), nullptr, s->a.data(), n, H, eps);
   for (int t = 0; t < n; ++t) {
     float* z = s->a.data() + t * H;
-    RmsNorm(s->x.data() + t * H, nullptr, z, H, eps);
     for (int64_t i = 0; i < H; ++i) z[i] *= v.router_scale[i] * inv_sqrt_h;
   }
   kernels::MatMul(Mat(lw.router), s->a.data(), n, s->tmp.data(), pool);

@@ -30,8 +30,9 @@ struct Scratch {
 
 class TextDecoder {
  public:
-  // Prepares f32 copies of the small vectors (norms, scales); the matrices
-  // stay where the model file maps them.
+  // Prepares f32 copies of the small vectors (norms, scales) and the RoPE
+  // frequencies. The matrices are read where the model holds them: in the
+  // mapped file, or in the packed copies Model::PackWeights made at load.
   static StatusOr<std::unique_ptr<TextDecoder>> Create(const Model& model);
 
   const Gemma4Config& config() const { return model_.config(); }
@@ -50,7 +51,9 @@ class TextDecoder {
         post_ffw_norm, pre_ffw_norm_2, post_ffw_norm_1, post_ffw_norm_2,
         router_scale, expert_scale, ple_post_norm;
     float layer_scale = 1.f;
-    std::vector<float> rope_inv_freq;  // [head_dim/2], 0 = pass-through
+    // [head_dim/2]; only the first LayerConfig::rope_pairs rotate (the
+    // rest are 0 and unused).
+    std::vector<float> rope_inv_freq;
   };
   explicit TextDecoder(const Model& m) : model_(m) {}
 

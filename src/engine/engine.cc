@@ -2,44 +2,11 @@
 #include <thread>
 
 #include "facet/facet.h"
-#include "models/gemma4/text.h"
 #include "src/engine/engine_impl.h"
-#include "src/engine/generation_defaults.h"
-#include "src/engine/model_info.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
 namespace facet {
-namespace {
-
-// Touches every page of every tensor the forward pass reads from the file
-// (packed copies are already in memory), so weights come from memory, not
-// disk, on the first forward pass. Reports from `base` to 1.
-void Prefetch(const gemma4::Model& model, float base,
-              const std::function<void(float)>& progress) {
-  std::vector<const TensorView*> tensors;
-  for (const TensorView* t : model.AllTensors()) {
-    if (!model.IsPackedSource(t)) tensors.push_back(t);
-  }
-  uint64_t total = 0, done = 0;
-  for (const TensorView* t : tensors) total += t->nbytes;
-  volatile uint8_t sink = 0;
-  float last = -1;
-  for (const TensorView* t : tensors) {
-    for (uint64_t off = 0; off < t->nbytes; off += 4096) sink += t->data[off];
-    done += t->nbytes;
-    const float f =
-        base + (1 - base) * (total ? static_cast<float>(done) / total : 1.f);
-    if (progress && f - last >= 0.01f) {
-      progress(f);
-      last = f;
-    }
-  }
-  if (progress && last < 1.f) progress(1.f);
-  (void)sink;
-}
-
-}  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -71,28 +38,13 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
       }
       impl->pool = impl->pool_owner.get();
     }
-    FACET_ASSIGN_OR_RETURN(impl->model,
-                           gemma4::Model::Load(options.model_path));
-    impl->info = MakeModelInfo(*impl->model);
-    // Packing reads most of the file: the bar shows bytes packed, then
-    // bytes prefetched, out of all weight bytes.
-    const float all =
-        static_cast<float>(std::max<uint64_t>(1, impl->info.weight_bytes));
-    if (options.repack_weights) {
-      impl->model->PackWeights(impl->pool, [&](uint64_t done, uint64_t) {
-        if (options.on_load_progress) {
-          options.on_load_progress(
-              std::min(1.f, static_cast<float>(done) / all));
-        }
-      });
-    }
-    const float pack_share =
-        std::min(1.f, static_cast<float>(impl->model->packed_bytes()) / all);
-    FACET_ASSIGN_OR_RETURN(impl->decoder,
-                           gemma4::TextDecoder::Create(*impl->model));
-    if (options.prefetch) {
-      Prefetch(*impl->model, pack_share, options.on_load_progress);
-    }
+    LoadOptions lo;
+    lo.path = options.model_path;
+    lo.repack_weights = options.repack_weights;
+    lo.prefetch = options.prefetch;
+    lo.pool = impl->pool;
+    lo.progress = options.on_load_progress;
+    FACET_ASSIGN_OR_RETURN(impl->model, LoadLanguageModel(lo));
     // A model file without a tokenizer still computes logits from ids.
     StatusOr<std::unique_ptr<Tokenizer>> tok =
         Tokenizer::ForModelPath(options.model_path);
@@ -101,19 +53,13 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     } else if (tok.status().code() != StatusCode::kNotFound) {
       return tok.status();
     }
-    FACET_RETURN_IF_ERROR(LoadGenerationDefaults(
-        *impl->model, &impl->default_sampling, &impl->empty_thought_prefill));
-    if (!impl->info.preset.empty() && !impl->empty_thought_prefill) {
-      impl->empty_thought_prefill =
-          gemma4::PresetPrefillsEmptyThought(impl->info.preset);
-    }
     return std::shared_ptr<Engine>(new Engine(std::move(impl)));
   });
 }
 
-const ModelInfo& Engine::info() const { return impl_->info; }
+const ModelInfo& Engine::info() const { return impl_->model->info(); }
 SamplerOptions Engine::DefaultSampling() const {
-  return impl_->default_sampling;
+  return impl_->model->DefaultSampling();
 }
 
 StatusOr<std::vector<int>> Engine::Tokenize(const std::string& text,

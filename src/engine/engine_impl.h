@@ -1,4 +1,5 @@
-// Private state behind facet::Engine and facet::Session.
+// Private state behind facet::Engine and facet::Session. The engine holds
+// a model only through the seam of src/engine/language_model.h.
 #ifndef FACET_SRC_ENGINE_ENGINE_IMPL_H_
 #define FACET_SRC_ENGINE_ENGINE_IMPL_H_
 
@@ -8,21 +9,15 @@
 #include <vector>
 
 #include "facet/facet.h"
-#include "models/gemma4/chat.h"
-#include "models/gemma4/kv_cache.h"
-#include "models/gemma4/model.h"
-#include "models/gemma4/text.h"
+#include "kernels/parallel.h"
+#include "src/engine/language_model.h"
 #include "src/tokenizer/tokenizer.h"
 
 namespace facet {
 
 struct Engine::Impl {
-  std::unique_ptr<gemma4::Model> model;
-  std::unique_ptr<gemma4::TextDecoder> decoder;
+  std::unique_ptr<LanguageModel> model;
   std::unique_ptr<Tokenizer> tokenizer;  // null when the file has none
-  ModelInfo info;
-  SamplerOptions default_sampling;
-  bool empty_thought_prefill = false;  // 26B/31B/12B chat template
   int num_threads = 1;
   // Shared by all sessions; the pool runs one job at a time. Null with
   // one thread.
@@ -31,18 +26,18 @@ struct Engine::Impl {
 };
 
 struct Session::Impl {
-  const Engine::Impl* engine = nullptr;
+  // Shared: a session keeps the model alive after its Engine is destroyed.
+  std::shared_ptr<const Engine::Impl> engine;
   SessionOptions options;
-  gemma4::KvCache cache;
-  gemma4::Scratch scratch;
-  int64_t position = 0;
+  std::unique_ptr<ModelState> state;  // KV cache; its position()
   // Chat state: the token stream held by the KV cache, the messages it
-  // renders, turns queued for the next Generate, and text to feed first
-  // (the close of the last model turn).
+  // renders, turns queued for the next Generate, and whether the last
+  // model turn still needs closing (it ended on a token that was not fed
+  // back).
   std::vector<int> tokens;
   std::vector<gemma4::ChatMessage> history;
   std::vector<gemma4::ChatMessage> pending;
-  std::string pending_close;
+  bool close_model_turn = false;
   gemma4::ChatOptions chat;
   std::atomic<bool> cancel{false};
   Stats stats;

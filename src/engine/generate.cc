@@ -1,12 +1,15 @@
-// Chat turns and generation on a Session: render queued turns in the
-// Gemma 4 format, append them to the KV cache, sample the model's turn,
-// stream it, and stop on <turn|>, <eos>, stop strings or limits.
+// Chat turns and generation on a Session, in three parts: the queued turns
+// to token ids (rendered as segments by the Gemma 4 chat format), the token
+// loop (prefill, sample, decode), and the answer stream (AnswerStream:
+// pieces, parser, stop strings, events).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "facet/facet.h"
+#include "src/engine/answer_stream.h"
 #include "src/engine/engine_impl.h"
+#include "src/engine/prompt_ids.h"
 #include "src/sampling/sampler.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
@@ -20,52 +23,137 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Marks where message content goes in a render, so that only the template
-// text is searched for special tokens: user text such as "<|turn>" stays
-// ordinary text.
-std::string Sentinel(size_t i) {
-  return "\x01\x02" + std::to_string(i) + "\x03";
+StatusOr<gemma4::ChatMessage::Role> ChatRole(Role role) {
+  switch (role) {
+    case Role::kSystem:
+      return gemma4::ChatMessage::kSystem;
+    case Role::kUser:
+      return gemma4::ChatMessage::kUser;
+    case Role::kModel:
+      return gemma4::ChatMessage::kModel;
+    case Role::kTool:
+      break;
+  }
+  return InvalidArgument("use AddToolResponse for tool results");
 }
 
-// Longest suffix of `text` that is a proper prefix of some stop string.
-size_t HeldBack(const std::string& text,
-                const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const std::string& s : stops) {
-    for (size_t k = std::min(s.size() - 1, text.size()); k > hold; --k) {
-      if (text.compare(text.size() - k, k, s, 0, k) == 0) {
-        hold = k;
-        break;
-      }
-    }
+// Checks one media part's fields; what it holds is read by the encoder.
+Status CheckMediaPart(const Part& p, size_t index) {
+  const std::string where = "part " + std::to_string(index);
+  const int sources =
+      !p.path.empty() + !p.data.empty() +
+      (p.kind == Part::Kind::kImage ? !p.rgb.empty() : !p.samples.empty());
+  if (sources != 1) {
+    return InvalidArgument(
+        where +
+        " needs exactly one of a path, encoded data or "
+        "raw " +
+        (p.kind == Part::Kind::kImage ? "pixels" : "samples"));
   }
-  return hold;
+  if (p.kind == Part::Kind::kImage && !p.rgb.empty() &&
+      (p.width <= 0 || p.height <= 0 ||
+       p.rgb.size() != static_cast<size_t>(p.width) * p.height * 3)) {
+    return InvalidArgument(where + ": " + std::to_string(p.rgb.size()) +
+                           " bytes of RGB do not match " +
+                           std::to_string(p.width) + " x " +
+                           std::to_string(p.height) + " x 3");
+  }
+  if (p.kind == Part::Kind::kAudio && !p.samples.empty() &&
+      p.sample_rate <= 0) {
+    return InvalidArgument(where + ": raw samples need a sample rate");
+  }
+  return OkStatus();
 }
 
 }  // namespace
 
+Part Part::Text(std::string text) {
+  Part p;
+  p.text = std::move(text);
+  return p;
+}
+Part Part::ImageFile(std::string path) {
+  Part p;
+  p.kind = Kind::kImage;
+  p.path = std::move(path);
+  return p;
+}
+Part Part::ImageData(std::string encoded) {
+  Part p;
+  p.kind = Kind::kImage;
+  p.data = std::move(encoded);
+  return p;
+}
+Part Part::ImagePixels(std::vector<uint8_t> rgb, int width, int height) {
+  Part p;
+  p.kind = Kind::kImage;
+  p.rgb = std::move(rgb);
+  p.width = width;
+  p.height = height;
+  return p;
+}
+Part Part::AudioFile(std::string path) {
+  Part p;
+  p.kind = Kind::kAudio;
+  p.path = std::move(path);
+  return p;
+}
+Part Part::AudioData(std::string encoded) {
+  Part p;
+  p.kind = Kind::kAudio;
+  p.data = std::move(encoded);
+  return p;
+}
+Part Part::AudioSamples(std::vector<float> samples, int sample_rate) {
+  Part p;
+  p.kind = Kind::kAudio;
+  p.samples = std::move(samples);
+  p.sample_rate = sample_rate;
+  return p;
+}
+
 Status Session::AddMessage(Role role, const std::string& content) {
-  gemma4::ChatMessage m;
-  switch (role) {
-    case Role::kSystem:
-      m.role = gemma4::ChatMessage::kSystem;
-      break;
-    case Role::kUser:
-      m.role = gemma4::ChatMessage::kUser;
-      break;
-    case Role::kModel:
-      m.role = gemma4::ChatMessage::kModel;
-      break;
-    case Role::kTool:
-      return InvalidArgument("use AddToolResponse for tool results");
-  }
+  return AddMessage(role, std::vector<Part>{Part::Text(content)});
+}
+
+Status Session::AddMessage(Role role, const std::vector<Part>& parts) {
+  FACET_ASSIGN_OR_RETURN(gemma4::ChatMessage::Role chat_role, ChatRole(role));
   if (role == Role::kSystem &&
       (!impl_->history.empty() || !impl_->pending.empty())) {
     return FailedPrecondition(
         "a system message must come first; set SessionOptions.system_prompt "
         "or add it before any other turn");
   }
-  m.content = content;
+  gemma4::ChatMessage m;
+  m.role = chat_role;
+  bool media = false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Part& p = parts[i];
+    if (p.kind == Part::Kind::kText) continue;
+    media = true;
+    FACET_RETURN_IF_ERROR(CheckMediaPart(p, i));
+    if (role != Role::kUser) {
+      return InvalidArgument("images and audio go in user turns");
+    }
+    const Engine::Impl& e = *impl_->engine;
+    const std::string model = e.model->info().preset.empty()
+                                  ? e.model->info().path
+                                  : "Gemma 4 " + e.model->info().preset;
+    return Unimplemented(
+        std::string(p.kind == Part::Kind::kImage ? "image" : "audio") +
+        " input: " + model + " is loaded without a " +
+        (p.kind == Part::Kind::kImage ? "vision" : "audio") +
+        " encoder (facet does not run multimodal encoders yet)");
+  }
+  if (!media && parts.size() == 1) {
+    m.content = parts[0].text;  // the plain form, as the template renders it
+  } else {
+    for (const Part& p : parts) {
+      gemma4::ChatPart cp;
+      cp.text = p.text;
+      m.parts.push_back(std::move(cp));
+    }
+  }
   impl_->pending.push_back(std::move(m));
   return OkStatus();
 }
@@ -88,15 +176,15 @@ Status Session::AddToolResponse(const std::string& tool_name,
 void Session::Cancel() { impl_->cancel.store(true); }
 Stats Session::stats() const {
   Stats st = impl_->stats;
-  st.position = impl_->position;
-  st.op_seconds = impl_->scratch.profile.seconds;
+  st.position = impl_->state->position();
+  st.op_seconds = impl_->state->ProfileSeconds();
   return st;
 }
 
 StatusOr<Response> Session::Generate(const GenerateOptions& options,
                                      const StreamCallback& on_event) {
   Impl& s = *impl_;
-  const int64_t position = s.position;
+  const int64_t position = s.state->position();
   const size_t tokens = s.tokens.size();
   StatusOr<Response> r =
       CatchAll("Generate", [&]() { return GenerateTurn(options, on_event); });
@@ -105,9 +193,64 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
     // turn that does not fit would otherwise ride along with every later
     // one) and rewind a prefill that failed part way.
     s.pending.clear();
-    s.position = position;
+    if (s.state->position() != position) {
+      Status back = s.state->Truncate(position);
+      if (!back.ok()) return back;  // the cache is no longer consistent
+    }
   }
   return r;
+}
+
+StatusOr<std::vector<int>> Session::AppendedIds() const {
+  const Impl& s = *impl_;
+  const Tokenizer& tok = *s.engine->tokenizer;
+  const ChatFormat& format = s.engine->model->chat_format();
+  const int64_t position = s.state->position();
+  const int64_t context = s.state->context();
+  // Refuse turns that cannot fit before tokenizing them: a token covers at
+  // most max_piece_bytes() bytes of text, so a text of b bytes needs at
+  // least b / max_piece_bytes() tokens (a 5 MB paste is refused at once).
+  int64_t min_tokens = 0;
+  for (const gemma4::ChatMessage& m : s.pending) {
+    size_t bytes = m.content.size();
+    for (const gemma4::ChatPart& p : m.parts) bytes += p.text.size();
+    min_tokens +=
+        static_cast<int64_t>(bytes) / std::max(1, tok.max_piece_bytes());
+  }
+  if (position + min_tokens > context) {
+    return OutOfRange(
+        "the new turns need at least " + std::to_string(min_tokens) +
+        " tokens at position " + std::to_string(position) +
+        ", more than the context length " + std::to_string(context));
+  }
+  // The close of the last model turn, then the queued turns and the
+  // generation prompt.
+  gemma4::Prompt prompt;
+  if (s.history.empty() && s.tokens.empty()) {
+    prompt = format.Render(s.pending, s.chat, true);
+  } else {
+    StatusOr<gemma4::Prompt> inc =
+        format.RenderIncrement(s.history, s.pending, s.chat, true);
+    if (!inc.ok() && inc.status().code() == StatusCode::kFailedPrecondition) {
+      // The template would re-render the history differently (it drops
+      // thoughts of earlier tool-calling turns and moves their text); the
+      // cache keeps what was generated, so render the new turns after a
+      // history without those parts.
+      std::vector<gemma4::ChatMessage> plain = s.history;
+      for (gemma4::ChatMessage& m : plain) {
+        m.thinking.clear();
+        if (!m.tool_calls.empty()) m.content.clear();
+      }
+      inc = format.RenderIncrement(plain, s.pending, s.chat, true);
+    }
+    if (!inc.ok()) return inc.status();
+    if (s.close_model_turn) prompt = format.CloseModelTurn();
+    prompt.Append(*inc);
+  }
+  std::vector<int> ids;
+  FACET_RETURN_IF_ERROR(AppendPromptIds(prompt, tok, &ids));
+  if (ids.empty()) return FailedPrecondition("nothing to generate from");
+  return ids;
 }
 
 StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
@@ -128,151 +271,43 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   s.cancel.store(false);
   const auto t_start = Clock::now();
 
-  // 1. Token ids of what to append: the close of the last model turn, then
-  //    the queued turns and the generation prompt.
-  std::vector<gemma4::ChatMessage> appended = s.pending;
-  for (size_t i = 0; i < appended.size(); ++i) {
-    if (appended[i].role != gemma4::ChatMessage::kTool) {
-      appended[i].content = Sentinel(i);
-    }
-  }
-  std::string text;
-  if (s.history.empty() && s.tokens.empty()) {
-    text = gemma4::RenderPrompt(appended, s.chat, true);
-  } else {
-    StatusOr<std::string> inc =
-        gemma4::RenderIncrement(s.history, appended, s.chat, true);
-    if (!inc.ok() && inc.status().code() == StatusCode::kFailedPrecondition) {
-      // The template would re-render the history differently (it drops
-      // thoughts of earlier tool-calling turns and moves their text); the
-      // cache keeps what was generated, so render the new turns after a
-      // history without those parts.
-      std::vector<gemma4::ChatMessage> plain = s.history;
-      for (gemma4::ChatMessage& m : plain) {
-        m.thinking.clear();
-        if (!m.tool_calls.empty()) m.content.clear();
-      }
-      inc = gemma4::RenderIncrement(plain, appended, s.chat, true);
-    }
-    if (!inc.ok()) return inc.status();
-    text = std::move(inc).value();
-    text = s.pending_close + text;
-  }
-  // Refuse turns that cannot fit before tokenizing them: a token covers at
-  // most max_piece_bytes() bytes of text, so a text of b bytes needs at
-  // least b / max_piece_bytes() tokens (a 5 MB paste is refused at once).
-  int64_t min_tokens = 0;
-  for (const gemma4::ChatMessage& m : s.pending) {
-    min_tokens += static_cast<int64_t>(m.content.size()) /
-                  std::max(1, tok.max_piece_bytes());
-  }
-  if (s.position + min_tokens > s.cache.context()) {
-    return OutOfRange(
-        "the new turns need at least " + std::to_string(min_tokens) +
-        " tokens at position " + std::to_string(s.position) +
-        ", more than the context length " + std::to_string(s.cache.context()));
-  }
-  std::vector<int> ids;
-  size_t pos = 0;
-  for (size_t i = 0; i <= appended.size(); ++i) {
-    size_t at = std::string::npos;
-    if (i < appended.size() && appended[i].role != gemma4::ChatMessage::kTool) {
-      at = text.find(Sentinel(i), pos);
-    }
-    if (i < appended.size() && at == std::string::npos) continue;
-    std::string templ = text.substr(
-        pos, at == std::string::npos ? std::string::npos : at - pos);
-    FACET_ASSIGN_OR_RETURN(std::vector<int> t,
-                           tok.Encode(templ, false, /*parse_special=*/true));
-    ids.insert(ids.end(), t.begin(), t.end());
-    if (at == std::string::npos) break;
-    FACET_ASSIGN_OR_RETURN(
-        std::vector<int> c,
-        tok.Encode(s.pending[i].content, false, /*parse_special=*/false));
-    ids.insert(ids.end(), c.begin(), c.end());
-    pos = at + Sentinel(i).size();
-  }
-  if (ids.empty()) return FailedPrecondition("nothing to generate from");
-
-  // 2. Prefill.
+  // 1. The queued turns as token ids, then prefill.
+  FACET_ASSIGN_OR_RETURN(std::vector<int> ids, AppendedIds());
   std::vector<float> logits;
   FACET_RETURN_IF_ERROR(
       PrefillWithProgress(ids, &logits, false, options.on_prefill_progress));
   s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
   for (gemma4::ChatMessage& m : s.pending) s.history.push_back(std::move(m));
   s.pending.clear();
-  s.pending_close.clear();
+  s.close_model_turn = false;
   const auto t_prefill = Clock::now();
 
-  // 3. Sample the model's turn.
+  // 2. The token loop: sample, hand the token to the answer stream, and
+  //    feed it back unless the turn, a stop string or a limit ends it (the
+  //    token that ends it stays out of the cache).
   Sampler sampler(options.sampling);
-  StreamDecoder decoder(tok, /*special=*/true);
-  gemma4::ResponseParser parser;
-  Response response;
-  response.stop_reason = StopReason::kMaxTokens;
-  const int eos = tok.eos_id();
-  const int end_turn = tok.TokenId("<turn|>");
-  const int tool_response = tok.TokenId("<|tool_response>");
-  std::string visible;  // answer text so far (for stop strings)
-  size_t streamed = 0;  // bytes of `visible` already given out
-  bool stop_found = false;
-  bool cancelled = false;
+  AnswerStream answer(tok, options.stop_strings, on_event);
+  const ChatFormat& format = e.model->chat_format();
+  const int tool_response = tok.TokenId(format.ToolResponsePiece());
+  std::vector<int> end_ids;  // masked by ignore_eos
+  for (const std::string& piece : format.EndOfTurnPieces()) {
+    if (tok.TokenId(piece) >= 0) end_ids.push_back(tok.TokenId(piece));
+  }
+  if (tok.eos_id() >= 0) end_ids.push_back(tok.eos_id());
+  const int64_t V = e.model->vocab_size();
+  StopReason stop = StopReason::kMaxTokens;
   int generated = 0;
-  Clock::time_point t_first = t_prefill;
-  const int64_t V = e.info.vocab_size;
-
-  auto deliver = [&](const std::vector<gemma4::ResponseEvent>& events) {
-    for (const gemma4::ResponseEvent& ev : events) {
-      StreamEvent out;
-      if (ev.kind == gemma4::ResponseEvent::kText) {
-        visible += ev.text;
-        size_t cut = std::string::npos;
-        for (const std::string& stop : options.stop_strings) {
-          size_t f = visible.find(
-              stop, streamed > stop.size() ? streamed - stop.size() : 0);
-          if (f != std::string::npos && f < cut) cut = f;
-        }
-        if (cut != std::string::npos) {
-          visible.resize(cut);
-          stop_found = true;
-        }
-        size_t ready = stop_found ? visible.size()
-                                  : visible.size() -
-                                        HeldBack(visible, options.stop_strings);
-        if (ready > streamed) {
-          out.kind = StreamEvent::Kind::kText;
-          out.text = visible.substr(streamed, ready - streamed);
-          streamed = ready;
-          if (on_event && !on_event(out)) cancelled = true;
-        }
-        if (stop_found) return;
-      } else if (ev.kind == gemma4::ResponseEvent::kThinking) {
-        response.thinking += ev.text;
-        out.kind = StreamEvent::Kind::kThinking;
-        out.text = ev.text;
-        if (on_event && !on_event(out)) cancelled = true;
-      } else {
-        ToolCall call{ev.tool_call.name,
-                      gemma4::ToolArgumentsJson(ev.tool_call.arguments)};
-        response.tool_calls.push_back(call);
-        out.kind = StreamEvent::Kind::kToolCall;
-        out.tool_call = call;
-        if (on_event && !on_event(out)) cancelled = true;
-      }
-    }
-  };
-
-  std::vector<int> turn_tokens;
   int last = -1;
+  Clock::time_point t_first = t_prefill;
   while (true) {
-    if (s.cancel.load() || cancelled) {
-      response.stop_reason = StopReason::kCancelled;
+    if (s.cancel.load() || answer.cancelled()) {
+      stop = StopReason::kCancelled;
       break;
     }
     if (generated >= options.max_tokens) break;
     if (options.ignore_eos) {
-      for (int id : {eos, end_turn, tool_response}) {
-        if (id >= 0 && id < V) logits[id] = -INFINITY;
+      for (int id : end_ids) {
+        if (id < V) logits[id] = -INFINITY;
       }
     }
     const int next =
@@ -280,43 +315,30 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
     if (generated == 0) t_first = Clock::now();
     ++generated;
     last = next;
-    if (next == eos || next == end_turn || next == tool_response) {
-      response.stop_reason = StopReason::kEndOfTurn;
-      deliver(parser.Feed(decoder.Push(next)));
+    answer.Push(next);
+    if (answer.ended()) {
+      stop = StopReason::kEndOfTurn;
       break;
     }
-    deliver(parser.Feed(decoder.Push(next)));
-    if (stop_found) {
-      response.stop_reason = StopReason::kStopString;
-      // The stop string's tokens stay out of the cache: `next` is unfed.
+    if (answer.stop_found()) {
+      stop = StopReason::kStopString;
       break;
     }
-    if (s.position + 1 > s.cache.context()) {
-      response.stop_reason = StopReason::kContextFull;
+    if (s.state->position() + 1 > s.state->context()) {
+      stop = StopReason::kContextFull;
       break;
     }
     FACET_RETURN_IF_ERROR(Decode(next, &logits));
     s.tokens.push_back(next);
-    turn_tokens.push_back(next);
     last = -1;
   }
-  std::vector<gemma4::ResponseEvent> tail;
-  deliver(parser.Feed(decoder.Flush()));
-  Status parse = parser.Finish(&tail);
-  deliver(tail);
-  if (!stop_found && streamed < visible.size()) {
-    StreamEvent out;
-    out.text = visible.substr(streamed);
-    streamed = visible.size();
-    if (on_event) on_event(out);
-  }
-  response.text = visible;
-  if (!parse.ok() && response.stop_reason == StopReason::kEndOfTurn) {
-    return parse;
-  }
 
-  // 4. Record the model's turn; the next Generate first closes it unless the
-  //    model stopped to wait for a tool response.
+  // 3. The answer: flush the stream and record the model's turn; the next
+  //    Generate first closes it unless the model waits for a tool response.
+  const Status parse = answer.Finish();
+  Response response = std::move(answer.response());
+  response.stop_reason = stop;
+  if (!parse.ok() && stop == StopReason::kEndOfTurn) return parse;
   gemma4::ChatMessage m;
   m.role = gemma4::ChatMessage::kModel;
   m.content = response.text;
@@ -328,8 +350,7 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
     m.tool_calls.push_back(std::move(tc));
   }
   s.history.push_back(std::move(m));
-  const bool wants_tool = last == tool_response && tool_response >= 0;
-  s.pending_close = wants_tool ? "" : "<turn|>\n";
+  s.close_model_turn = !(last == tool_response && tool_response >= 0);
 
   const auto t_end = Clock::now();
   s.stats.prompt_tokens = static_cast<int64_t>(ids.size());
@@ -340,7 +361,7 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   s.stats.decode_tokens_per_s =
       generated > 1 ? (generated - 1) / std::max(1e-9, Seconds(t_first, t_end))
                     : 0;
-  s.stats.position = s.position;
+  s.stats.position = s.state->position();
   return response;
 }
 

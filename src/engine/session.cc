@@ -10,39 +10,39 @@ namespace facet {
 StatusOr<std::unique_ptr<Session>> Engine::NewSession(
     const SessionOptions& options) const {
   return CatchAll("NewSession", [&]() -> StatusOr<std::unique_ptr<Session>> {
-    const gemma4::Gemma4Config& c = impl_->model->config();
+    const LanguageModel& model = *impl_->model;
+    const int64_t max_context = model.max_context();
     SessionOptions o = options;
     if (o.context_length < 0) {
       return InvalidArgument("context_length must be >= 0");
     }
     if (o.context_length == 0) {
-      o.context_length = std::min<int64_t>(c.max_position_embeddings, 4096);
+      o.context_length = std::min<int64_t>(max_context, 4096);
     }
-    if (o.context_length > c.max_position_embeddings) {
-      return InvalidArgument("context_length " +
-                             std::to_string(o.context_length) +
-                             " exceeds the model's maximum " +
-                             std::to_string(c.max_position_embeddings));
+    if (o.context_length > max_context) {
+      return InvalidArgument(
+          "context_length " + std::to_string(o.context_length) +
+          " exceeds the model's maximum " + std::to_string(max_context));
     }
     if (o.prefill_chunk <= 0 || o.prefill_chunk > 8192) {
       return InvalidArgument("prefill_chunk must be in 1..8192, got " +
                              std::to_string(o.prefill_chunk));
     }
     auto impl = std::make_unique<Session::Impl>();
-    impl->engine = impl_.get();
+    impl->engine = impl_;
     impl->options = o;
-    FACET_RETURN_IF_ERROR(
-        impl->cache.Init(c, o.context_length, o.prefill_chunk));
-    impl->scratch.profile.enabled = o.profile;
+    FACET_ASSIGN_OR_RETURN(
+        impl->state,
+        model.NewState(o.context_length, o.prefill_chunk, o.profile));
+    impl->chat = model.chat_format().DefaultOptions();
     impl->chat.enable_thinking = o.enable_thinking;
-    impl->chat.empty_thought_prefill = impl_->empty_thought_prefill;
     if (!o.tools_json.empty()) {
       impl->chat.tools = nlohmann::json::parse(o.tools_json, nullptr, false);
       if (impl->chat.tools.is_discarded()) {
         return InvalidArgument("SessionOptions.tools_json is not valid JSON");
       }
     }
-    FACET_RETURN_IF_ERROR(gemma4::ValidateChatOptions(impl->chat));
+    FACET_RETURN_IF_ERROR(model.chat_format().Validate(impl->chat));
     if (!o.system_prompt.empty()) {
       gemma4::ChatMessage m;
       m.role = gemma4::ChatMessage::kSystem;
@@ -67,14 +67,15 @@ Status Session::PrefillWithProgress(
     const std::vector<int>& tokens, std::vector<float>* logits, bool all_logits,
     const std::function<void(int64_t, int64_t)>& progress) {
   const Engine::Impl& e = *impl_->engine;
-  const int64_t V = e.model->config().vocab_size;
+  ModelState& state = *impl_->state;
+  const int64_t V = e.model->vocab_size();
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return InvalidArgument("Prefill: no tokens");
-  if (impl_->position + n > impl_->cache.context()) {
-    return OutOfRange("prompt of " + std::to_string(n) +
-                      " tokens at position " + std::to_string(impl_->position) +
-                      " does not fit the context length " +
-                      std::to_string(impl_->cache.context()));
+  if (state.position() + n > state.context()) {
+    return OutOfRange(
+        "prompt of " + std::to_string(n) + " tokens at position " +
+        std::to_string(state.position()) + " does not fit the context length " +
+        std::to_string(state.context()));
   }
   for (int t : tokens) {
     if (t < 0 || t >= V) {
@@ -91,11 +92,11 @@ Status Session::PrefillWithProgress(
     float* out = nullptr;
     if (logits != nullptr && all_logits) out = logits->data() + b * V;
     if (logits != nullptr && !all_logits && last) out = logits->data();
-    Status s =
-        e.decoder->Forward(tokens.data() + b, m, impl_->position, &impl_->cache,
-                           &impl_->scratch, e.pool, out, all_logits);
-    if (!s.ok()) return s;
-    impl_->position += m;
+    ForwardBatch batch;
+    batch.tokens = tokens.data() + b;
+    batch.n = m;
+    FACET_RETURN_IF_ERROR(
+        e.model->Forward(batch, &state, e.pool, out, all_logits));
     if (progress) progress(b + m, n);
   }
   return OkStatus();
@@ -106,11 +107,12 @@ Status Session::Decode(int token, std::vector<float>* logits) {
 }
 
 void Session::Reset() {
-  impl_->position = 0;
+  // Position 0 needs nothing of the cache, so this always succeeds.
+  (void)impl_->state->Truncate(0);
   impl_->tokens.clear();
   impl_->history.clear();
   impl_->pending.clear();
-  impl_->pending_close.clear();
+  impl_->close_model_turn = false;
   impl_->stats = Stats();
   if (!impl_->options.system_prompt.empty()) {
     gemma4::ChatMessage m;
@@ -119,7 +121,8 @@ void Session::Reset() {
     impl_->pending.push_back(std::move(m));
   }
 }
-int64_t Session::position() const { return impl_->position; }
-int64_t Session::context_length() const { return impl_->cache.context(); }
+int64_t Session::position() const { return impl_->state->position(); }
+int64_t Session::context_length() const { return impl_->state->context(); }
+const std::vector<int>& Session::tokens() const { return impl_->tokens; }
 
 }  // namespace facet

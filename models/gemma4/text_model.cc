@@ -1,0 +1,190 @@
+#include "models/gemma4/text_model.h"
+
+#include <algorithm>
+
+#include "models/gemma4/kv_cache.h"
+#include "models/gemma4/model.h"
+#include "models/gemma4/text.h"
+#include "src/engine/generation_defaults.h"
+#include "src/engine/model_info.h"
+#include "src/util/status_macros.h"
+
+namespace facet::gemma4 {
+namespace {
+
+// Touches every page of every tensor the forward pass reads from the file
+// (packed copies are already in memory), so weights come from memory, not
+// disk, on the first forward pass. Reports from `base` to 1.
+void Prefetch(const Model& model, float base,
+              const std::function<void(float)>& progress) {
+  std::vector<const TensorView*> tensors;
+  for (const TensorView* t : model.AllTensors()) {
+    if (!model.IsPackedSource(t)) tensors.push_back(t);
+  }
+  uint64_t total = 0, done = 0;
+  for (const TensorView* t : tensors) total += t->nbytes;
+  volatile uint8_t sink = 0;
+  float last = -1;
+  for (const TensorView* t : tensors) {
+    for (uint64_t off = 0; off < t->nbytes; off += 4096) sink += t->data[off];
+    done += t->nbytes;
+    const float f =
+        base + (1 - base) * (total ? static_cast<float>(done) / total : 1.f);
+    if (progress && f - last >= 0.01f) {
+      progress(f);
+      last = f;
+    }
+  }
+  if (progress && last < 1.f) progress(1.f);
+  (void)sink;
+}
+
+class State : public ModelState {
+ public:
+  Status Init(const Gemma4Config& c, int64_t context, int max_chunk,
+              bool profile) {
+    scratch.profile.enabled = profile;
+    return cache.Init(c, context, max_chunk);
+  }
+  int64_t context() const override { return cache.context(); }
+  int64_t MaxRollback() const override { return cache.MaxRollback(); }
+  Status Truncate(int64_t pos) override {
+    if (pos < 0 || pos > position_) {
+      return InvalidArgument("cannot truncate to position " +
+                             std::to_string(pos) + " of " +
+                             std::to_string(position_));
+    }
+    // Position 0 needs nothing of the cache.
+    if (pos > 0 && position_ - pos > cache.MaxRollback()) {
+      return FailedPrecondition(
+          "rolling back " + std::to_string(position_ - pos) +
+          " positions goes past what the sliding-window cache keeps (" +
+          std::to_string(cache.MaxRollback()) + ")");
+    }
+    position_ = pos;
+    return OkStatus();
+  }
+  std::map<std::string, double> ProfileSeconds() const override {
+    return scratch.profile.seconds;
+  }
+  void Advance(int n) { position_ += n; }
+
+  KvCache cache;
+  Scratch scratch;
+};
+
+class Gemma4ChatFormat : public ChatFormat {
+ public:
+  explicit Gemma4ChatFormat(bool empty_thought_prefill)
+      : empty_thought_prefill_(empty_thought_prefill) {}
+  Status Validate(const ChatOptions& options) const override {
+    return ValidateChatOptions(options);
+  }
+  Prompt Render(const std::vector<ChatMessage>& messages,
+                const ChatOptions& options,
+                bool add_generation_prompt) const override {
+    return RenderPromptSegments(messages, options, add_generation_prompt);
+  }
+  StatusOr<Prompt> RenderIncrement(const std::vector<ChatMessage>& history,
+                                   const std::vector<ChatMessage>& appended,
+                                   const ChatOptions& options,
+                                   bool add_generation_prompt) const override {
+    return RenderIncrementSegments(history, appended, options,
+                                   add_generation_prompt);
+  }
+  Prompt CloseModelTurn() const override {
+    Prompt p;
+    p.Mark("<turn|>");
+    p += "\n";
+    return p;
+  }
+  std::vector<std::string> EndOfTurnPieces() const override {
+    return {"<turn|>", "<eos>", "<|tool_response>", "<|turn>"};
+  }
+  std::string ToolResponsePiece() const override { return "<|tool_response>"; }
+  ChatOptions DefaultOptions() const override {
+    ChatOptions o;
+    o.empty_thought_prefill = empty_thought_prefill_;
+    return o;
+  }
+
+ private:
+  bool empty_thought_prefill_;
+};
+
+class TextModel : public LanguageModel {
+ public:
+  const ModelInfo& info() const override { return info_; }
+  SamplerOptions DefaultSampling() const override { return sampling_; }
+  int64_t vocab_size() const override { return model_->config().vocab_size; }
+  int64_t max_context() const override {
+    return model_->config().max_position_embeddings;
+  }
+  StatusOr<std::unique_ptr<ModelState>> NewState(int64_t context, int max_chunk,
+                                                 bool profile) const override {
+    auto state = std::make_unique<State>();
+    FACET_RETURN_IF_ERROR(
+        state->Init(model_->config(), context, max_chunk, profile));
+    return std::unique_ptr<ModelState>(std::move(state));
+  }
+  Status Forward(const ForwardBatch& batch, ModelState* state,
+                 kernels::ThreadPool* pool, float* logits,
+                 bool all_logits) const override {
+    if (batch.soft != nullptr) {
+      for (int i = 0; i < batch.n; ++i) {
+        if (batch.soft[i]) {
+          return Unimplemented(
+              "soft-token inputs: the Gemma 4 text decoder takes token ids "
+              "only until a multimodal encoder lands");
+        }
+      }
+    }
+    State* s = static_cast<State*>(state);
+    FACET_RETURN_IF_ERROR(
+        decoder_->Forward(batch.tokens, batch.n, s->position(), &s->cache,
+                          &s->scratch, pool, logits, all_logits));
+    s->Advance(batch.n);
+    return OkStatus();
+  }
+  const ChatFormat& chat_format() const override { return *chat_; }
+
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<TextDecoder> decoder_;
+  std::unique_ptr<Gemma4ChatFormat> chat_;
+  ModelInfo info_;
+  SamplerOptions sampling_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LanguageModel>> LoadTextModel(
+    const LoadOptions& options) {
+  auto m = std::make_unique<TextModel>();
+  FACET_ASSIGN_OR_RETURN(m->model_, Model::Load(options.path));
+  m->info_ = MakeModelInfo(*m->model_);
+  // Packing reads most of the file: the bar shows bytes packed, then
+  // bytes prefetched, out of all weight bytes.
+  const float all =
+      static_cast<float>(std::max<uint64_t>(1, m->info_.weight_bytes));
+  if (options.repack_weights) {
+    m->model_->PackWeights(options.pool, [&](uint64_t done, uint64_t) {
+      if (options.progress) {
+        options.progress(std::min(1.f, static_cast<float>(done) / all));
+      }
+    });
+  }
+  const float pack_share =
+      std::min(1.f, static_cast<float>(m->model_->packed_bytes()) / all);
+  FACET_ASSIGN_OR_RETURN(m->decoder_, TextDecoder::Create(*m->model_));
+  if (options.prefetch) Prefetch(*m->model_, pack_share, options.progress);
+  bool empty_thought_prefill = false;
+  FACET_RETURN_IF_ERROR(LoadGenerationDefaults(*m->model_, &m->sampling_,
+                                               &empty_thought_prefill));
+  if (!m->info_.preset.empty() && !empty_thought_prefill) {
+    empty_thought_prefill = PresetPrefillsEmptyThought(m->info_.preset);
+  }
+  m->chat_ = std::make_unique<Gemma4ChatFormat>(empty_thought_prefill);
+  return std::unique_ptr<LanguageModel>(std::move(m));
+}
+
+}  // namespace facet::gemma4

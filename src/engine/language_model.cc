@@ -1,0 +1,14 @@
+#include "src/engine/language_model.h"
+
+#include "models/gemma4/text_model.h"
+
+namespace facet {
+
+StatusOr<std::unique_ptr<LanguageModel>> LoadLanguageModel(
+    const LoadOptions& options) {
+  // Gemma 4 is the one architecture; Model::Load refuses others with a
+  // message naming what the file declares.
+  return gemma4::LoadTextModel(options);
+}
+
+}  // namespace facet

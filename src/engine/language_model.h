@@ -1,0 +1,117 @@
+// The seam between the engine and a model. The engine (Engine, Session,
+// generation) reaches a model only through these interfaces: load it,
+// make per-conversation state, forward a batch of positions (token ids or
+// soft-token embeddings from an encoder), roll the state back, and render
+// prompts / parse answers in the model's chat format. The Gemma 4 text
+// decoder implements them (models/gemma4/text_model.h); a drafter model
+// or an encoder plugs in the same way.
+#ifndef FACET_SRC_ENGINE_LANGUAGE_MODEL_H_
+#define FACET_SRC_ENGINE_LANGUAGE_MODEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "facet/facet.h"
+#include "models/gemma4/chat.h"
+#include "models/gemma4/prompt.h"
+
+namespace facet {
+
+namespace kernels {
+class ThreadPool;
+}  // namespace kernels
+
+// Per-conversation state of a model (its KV cache and scratch buffers).
+class ModelState {
+ public:
+  virtual ~ModelState() = default;
+  // Positions [0, position()) have been forwarded.
+  int64_t position() const { return position_; }
+  // Most positions the state can hold.
+  virtual int64_t context() const = 0;
+  // Forgets positions [pos, position()), so that the next forward starts at
+  // `pos`. kFailedPrecondition when a sliding-window ring has already
+  // overwritten what position `pos` still needs (see MaxRollback).
+  virtual Status Truncate(int64_t pos) = 0;
+  // How far back Truncate can always go from the current position.
+  virtual int64_t MaxRollback() const = 0;
+  // Seconds per op category, when profiling was asked for.
+  virtual std::map<std::string, double> ProfileSeconds() const = 0;
+
+ protected:
+  int64_t position_ = 0;
+};
+
+// One forward call: n consecutive positions starting at the state's
+// position. Each is a token id, or (where `soft` is set) a soft token whose
+// embedding row an encoder computed.
+struct ForwardBatch {
+  const int* tokens = nullptr;  // [n]
+  int n = 0;
+  const uint8_t* soft = nullptr;       // [n] or null: 1 = soft token
+  const float* soft_embeds = nullptr;  // [n][hidden] rows used where soft
+};
+
+// The model's chat format: messages to prompt segments, and the parser of
+// its answers (types of the Gemma 4 format, the only one facet runs).
+class ChatFormat {
+ public:
+  virtual ~ChatFormat() = default;
+  virtual Status Validate(const gemma4::ChatOptions& options) const = 0;
+  virtual gemma4::Prompt Render(
+      const std::vector<gemma4::ChatMessage>& messages,
+      const gemma4::ChatOptions& options, bool add_generation_prompt) const = 0;
+  // Only what `appended` adds after `history` (kFailedPrecondition when
+  // the history itself would render differently).
+  virtual StatusOr<gemma4::Prompt> RenderIncrement(
+      const std::vector<gemma4::ChatMessage>& history,
+      const std::vector<gemma4::ChatMessage>& appended,
+      const gemma4::ChatOptions& options, bool add_generation_prompt) const = 0;
+  // What closes a model turn that ended on a token not fed back.
+  virtual gemma4::Prompt CloseModelTurn() const = 0;
+  // The pieces of tokens that end a model turn.
+  virtual std::vector<std::string> EndOfTurnPieces() const = 0;
+  // The piece of the token after which the model waits for a tool result.
+  virtual std::string ToolResponsePiece() const = 0;
+  // Default options for this model (e.g. the template variant).
+  virtual gemma4::ChatOptions DefaultOptions() const = 0;
+};
+
+struct LoadOptions {
+  std::string path;
+  bool repack_weights = true;
+  bool prefetch = true;
+  kernels::ThreadPool* pool = nullptr;  // for packing
+  std::function<void(float)> progress;  // 0..1
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  virtual const ModelInfo& info() const = 0;
+  virtual SamplerOptions DefaultSampling() const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual int64_t max_context() const = 0;
+  virtual StatusOr<std::unique_ptr<ModelState>> NewState(
+      int64_t context, int max_chunk, bool profile) const = 0;
+  // Forwards `batch` (batch.n <= the state's max_chunk) at the state's
+  // position and advances it. `logits` gets [n][vocab] when `all_logits`,
+  // else the last row's [vocab]; null for none.
+  virtual Status Forward(const ForwardBatch& batch, ModelState* state,
+                         kernels::ThreadPool* pool, float* logits,
+                         bool all_logits) const = 0;
+  virtual const ChatFormat& chat_format() const = 0;
+};
+
+// Loads the model at `options.path` (a GGUF file or a Hugging Face folder)
+// with the implementation its architecture names.
+StatusOr<std::unique_ptr<LanguageModel>> LoadLanguageModel(
+    const LoadOptions& options);
+
+}  // namespace facet
+
+#endif  // FACET_SRC_ENGINE_LANGUAGE_MODEL_H_
