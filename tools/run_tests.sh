@@ -35,7 +35,11 @@ if [ "${FACET_SKIP_FUZZ:-0}" != 1 ]; then
   # both the unit binary and the fuzz targets.
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFACET_FUZZ=ON -DFACET_BUILD_TESTS=ON -DFACET_BUILD_BENCH=OFF
-  cmake --build build-fuzz -j"$jobs"
+  targets=(facet_tests)
+  for f in tests/fuzz/*_fuzz.cc; do
+    targets+=("facet_fuzz_$(basename "$f" _fuzz.cc)")
+  done
+  cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     build-fuzz/tests/facet_tests --gtest_brief=1

@@ -3,7 +3,7 @@
 // compiled with that ISA's flags (see CMakeLists.txt):
 //   avx2        avx2_ops.cc, avx2_attention.cc     -mavx2 -mfma
 //               avx2_vector.cc, avx2_matmul.cc,
-//               avx2_packed.cc                     (+ -mf16c, no contraction)
+//               avx2_matmul_k.cc, avx2_packed.cc   (+ -mf16c, no contraction)
 //   avx512      avx512_ops.cc (-mavx512f), avx512_matmul.cc
 //               (+ -mavx512{f,bw,dq,vl})
 //   avx512vnni  avx512vnni_matmul.cc (+ -mavx512vnni)
