@@ -126,11 +126,9 @@ Status Session::AddMessage(Role role, const std::vector<Part>& parts) {
   }
   gemma4::ChatMessage m;
   m.role = chat_role;
-  bool media = false;
   for (size_t i = 0; i < parts.size(); ++i) {
     const Part& p = parts[i];
     if (p.kind == Part::Kind::kText) continue;
-    media = true;
     FACET_RETURN_IF_ERROR(CheckMediaPart(p, i));
     if (role != Role::kUser) {
       return InvalidArgument("images and audio go in user turns");
@@ -145,8 +143,9 @@ Status Session::AddMessage(Role role, const std::vector<Part>& parts) {
         (p.kind == Part::Kind::kImage ? "vision" : "audio") +
         " encoder (facet does not run multimodal encoders yet)");
   }
-  if (!media && parts.size() == 1) {
-    m.content = parts[0].text;  // the plain form, as the template renders it
+  // Only text is left. One part is the plain form the template renders.
+  if (parts.size() == 1) {
+    m.content = parts[0].text;
   } else {
     for (const Part& p : parts) {
       gemma4::ChatPart cp;
