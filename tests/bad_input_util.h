@@ -27,6 +27,7 @@
 #include "src/io/gguf.h"
 #include "src/io/gguf_writer.h"
 #include "src/io/tensor_view.h"
+#include "tests/test_paths.h"
 
 namespace facet::bad_input_testing {
 
@@ -48,12 +49,7 @@ inline const std::string& GoldenHf() {
   return p;
 }
 
-inline std::string ReadBytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::facet::testing::ReadBytes;
 
 inline const std::string& GoldenBytes() {
   static const std::string b = ReadBytes(GoldenGguf());

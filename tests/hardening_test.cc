@@ -28,14 +28,8 @@
 namespace facet {
 namespace {
 
+using testing::ReadBytes;
 using testing::TestData;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Scratch(const std::string& name) {
   std::string dir = ::testing::TempDir() + "/facet_hard_" + name + "_" +
@@ -64,7 +58,7 @@ TEST(HardeningTest, SentencePieceZeroLengthPiece) {
     std::remove((dir + "/" + f).c_str());
     ASSERT_EQ(symlink(DemoPath(f).c_str(), (dir + "/" + f).c_str()), 0);
   }
-  std::ofstream(dir + "/tokenizer.model", std::ios::binary) << Slurp(repro);
+  std::ofstream(dir + "/tokenizer.model", std::ios::binary) << ReadBytes(repro);
   EngineOptions o;
   o.model_path = dir;
   o.num_threads = 1;
@@ -77,7 +71,7 @@ TEST(HardeningTest, SentencePieceZeroLengthPiece) {
 // A model's answer with invalid UTF-8 in a tool-call argument: the
 // arguments come out as valid JSON (U+FFFD for the bad bytes).
 TEST(HardeningTest, ToolCallWithInvalidUtf8Arguments) {
-  const std::string out = Slurp(TestData("repro/response_dump_throw.bin"));
+  const std::string out = ReadBytes(TestData("repro/response_dump_throw.bin"));
   ASSERT_FALSE(out.empty());
   int calls = 0;
   for (size_t skip : {size_t{0}, size_t{1}}) {
@@ -117,7 +111,8 @@ TEST(HardeningTest, TokenizerJsonHugeIdIsRefusedCheaply) {
 
 // A per-layer float of -1.7e38 was converted to int64 (undefined).
 TEST(HardeningTest, GgufHugeFloatPerLayerValue) {
-  const std::string data = Slurp(TestData("repro/gguf_ubsan_float_cast.gguf"));
+  const std::string data =
+      ReadBytes(TestData("repro/gguf_ubsan_float_cast.gguf"));
   auto file = GgufFile::Parse(reinterpret_cast<const uint8_t*>(data.data()),
                               data.size());
   ASSERT_TRUE(file.ok()) << file.status().ToString();

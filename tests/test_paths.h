@@ -29,20 +29,22 @@ inline std::string SharedGolden() {
   return PathExists(p + "/check.py") ? p : "";
 }
 
+// The bytes of a file (empty when missing).
+inline std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 // A JSON file (discarded value when missing or malformed).
 inline nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
+  return nlohmann::json::parse(ReadBytes(path), nullptr, false);
 }
 
 // Raw little-endian float32 values (empty when missing).
 inline std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string b = ss.str();
+  const std::string b = ReadBytes(path);
   std::vector<float> v(b.size() / 4);
   if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * 4);
   return v;

@@ -21,10 +21,10 @@ namespace facet {
 namespace {
 
 using ::facet::testing::PathExists;
+using ::facet::testing::ReadBytes;
 using ::facet::testing::TestData;
 using ::facet::tokenizer_testing::IsValidUtf8;
 using ::facet::tokenizer_testing::json;
-using ::facet::tokenizer_testing::ReadText;
 using ::facet::tokenizer_testing::TempDir;
 using ::facet::tokenizer_testing::WriteText;
 
@@ -37,12 +37,12 @@ struct GoldenCase {
 };
 
 std::string GoldenGguf() {
-  const json j = json::parse(ReadText(TestData("golden/tokenizer.json")));
+  const json j = json::parse(ReadBytes(TestData("golden/tokenizer.json")));
   return TestData("golden/" + j["vocab_source_model"].get<std::string>());
 }
 
 std::vector<GoldenCase> GoldenCases() {
-  const json j = json::parse(ReadText(TestData("golden/tokenizer.json")));
+  const json j = json::parse(ReadBytes(TestData("golden/tokenizer.json")));
   std::vector<GoldenCase> cases;
   for (const json& c : j["cases"]) {
     cases.push_back({c["text"].get<std::string>(),

@@ -20,9 +20,9 @@ namespace facet {
 namespace {
 
 using ::facet::testing::PathExists;
+using ::facet::testing::ReadBytes;
 using ::facet::testing::TestData;
 using ::facet::tokenizer_testing::json;
-using ::facet::tokenizer_testing::ReadText;
 using ::facet::tokenizer_testing::ReplaceAll;
 
 // --- Gemma 3 tokenizer.json parity ----------------------------------------
@@ -108,7 +108,7 @@ TEST(TokenizerParity, Gemma3TokenizerJson) {
   // The corpus as committed; the expected ids must be for exactly these.
   std::vector<std::pair<int, std::string>> corpus;
   {
-    std::istringstream in(ReadText(TestData("tokenizer_corpus.txt")));
+    std::istringstream in(ReadBytes(TestData("tokenizer_corpus.txt")));
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -129,7 +129,7 @@ TEST(TokenizerParity, Gemma3TokenizerJson) {
   };
   std::vector<Expected> expected;
   {
-    std::istringstream in(ReadText(expected_path));
+    std::istringstream in(ReadBytes(expected_path));
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty()) continue;
