@@ -1,4 +1,4 @@
-#include "src/engine/generation_defaults.h"
+#include "models/gemma4/generation_defaults.h"
 
 #include <nlohmann/json.hpp>
 

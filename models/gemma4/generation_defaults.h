@@ -1,6 +1,6 @@
 // Sampling defaults and chat-template facts read from the model's files.
-#ifndef FACET_SRC_ENGINE_GENERATION_DEFAULTS_H_
-#define FACET_SRC_ENGINE_GENERATION_DEFAULTS_H_
+#ifndef FACET_MODELS_GEMMA4_GENERATION_DEFAULTS_H_
+#define FACET_MODELS_GEMMA4_GENERATION_DEFAULTS_H_
 
 #include "facet/facet.h"
 #include "models/gemma4/model.h"
@@ -16,4 +16,4 @@ Status LoadGenerationDefaults(const gemma4::Model& model,
 
 }  // namespace facet
 
-#endif  // FACET_SRC_ENGINE_GENERATION_DEFAULTS_H_
+#endif  // FACET_MODELS_GEMMA4_GENERATION_DEFAULTS_H_

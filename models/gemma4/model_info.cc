@@ -1,4 +1,4 @@
-#include "src/engine/model_info.h"
+#include "models/gemma4/model_info.h"
 
 #include "models/gemma4/kv_cache.h"
 #include "src/util/status_macros.h"

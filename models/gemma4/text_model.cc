@@ -5,8 +5,8 @@
 #include "models/gemma4/kv_cache.h"
 #include "models/gemma4/model.h"
 #include "models/gemma4/text.h"
-#include "src/engine/generation_defaults.h"
-#include "src/engine/model_info.h"
+#include "models/gemma4/generation_defaults.h"
+#include "models/gemma4/model_info.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {

@@ -194,7 +194,13 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
     s.pending.clear();
     if (s.state->position() != position) {
       Status back = s.state->Truncate(position);
-      if (!back.ok()) return back;  // the cache is no longer consistent
+      if (!back.ok()) {
+        // Keep the first error; say the cache can no longer be rewound.
+        return Status(r.status().code(), r.status().message() +
+                                             "; and the session cannot be "
+                                             "rewound: " +
+                                             back.message());
+      }
     }
   }
   return r;
