@@ -11,7 +11,9 @@ apt-get install -y -qq --no-install-recommends \
   libsentencepiece-dev sentencepiece nlohmann-json3-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang libclang-rt-14-dev \
-  python3 python3-numpy tmux libsimde-dev
+  python3 python3-numpy tmux libsimde-dev \
+  libjpeg62-turbo-dev libpng-dev libstb-dev libsndfile1-dev libsoxr-dev \
+  libkissfft-dev
 # Node.js + npm fetch the tokenizer parity data; keep an existing install.
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm
 
