@@ -241,6 +241,7 @@ Gemma4Config MakePreset(Preset p) {
       c.hidden_size = 2816, c.num_layers = 30, c.num_heads = 16;
       c.kv_heads_local = 8, c.kv_heads_global = 2;
       c.sliding_window = 1024, c.attention_k_eq_v = true;
+      c.bidirectional_vision = true;
       c.num_experts = 128, c.top_k_experts = 8, c.moe_ffn_dim = 704;
       c.max_position_embeddings = 262144;
       ffn = ffn_shared = 2112;
@@ -250,6 +251,7 @@ Gemma4Config MakePreset(Preset p) {
       c.hidden_size = 5376, c.num_layers = 60, c.num_heads = 32;
       c.kv_heads_local = 16, c.kv_heads_global = 4;
       c.sliding_window = 1024, c.attention_k_eq_v = true;
+      c.bidirectional_vision = true;
       c.max_position_embeddings = 262144;
       ffn = ffn_shared = 21504;
       break;
@@ -258,6 +260,7 @@ Gemma4Config MakePreset(Preset p) {
       c.hidden_size = 3840, c.num_layers = 48, c.num_heads = 16;
       c.kv_heads_local = 8, c.kv_heads_global = 1;
       c.sliding_window = 1024, c.attention_k_eq_v = true;
+      c.bidirectional_vision = true;
       c.max_position_embeddings = 262144;
       ffn = ffn_shared = 15360;
       break;
@@ -332,6 +335,18 @@ StatusOr<Gemma4Config> ConfigFromHfJson(const std::string& json_text) {
   FACET_RETURN_IF_ERROR(
       JsonInt32(t, "num_kv_shared_layers", false, &c.num_kv_shared_layers));
   FACET_RETURN_IF_ERROR(JsonBool(t, "attention_k_eq_v", &c.attention_k_eq_v));
+  {
+    // null (E2B/E4B: causal) or "vision" (26B/31B).
+    auto b = t.find("use_bidirectional_attention");
+    if (b != t.end() && !b->is_null()) {
+      if (!b->is_string() || *b != "vision") {
+        return InvalidArgument(
+            "config.json: use_bidirectional_attention must be null or "
+            "\"vision\"");
+      }
+      c.bidirectional_vision = true;
+    }
+  }
   FACET_RETURN_IF_ERROR(JsonFloat(t, "rms_norm_eps", &c.rms_eps));
   FACET_RETURN_IF_ERROR(
       JsonFloat(t, "final_logit_softcapping", &c.final_logit_softcap));
@@ -466,6 +481,9 @@ StatusOr<Gemma4Config> ConfigFromGguf(const GgufFile& g) {
       opt_int("attention.shared_kv_layers", &c.num_kv_shared_layers));
   FACET_RETURN_IF_ERROR(
       opt_int("embedding_length_per_layer_input", &c.ple_dim));
+  // llama.cpp's GGUF has no key for the mask policy: the family decides
+  // (E2B/E4B, the sizes with per-layer inputs, are causal).
+  c.bidirectional_vision = c.ple_dim == 0;
   FACET_RETURN_IF_ERROR(opt_int("expert_count", &c.num_experts));
   FACET_RETURN_IF_ERROR(opt_int("expert_used_count", &c.top_k_experts));
   FACET_RETURN_IF_ERROR(opt_int("expert_feed_forward_length", &c.moe_ffn_dim));

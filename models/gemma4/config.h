@@ -57,6 +57,10 @@ struct Gemma4Config {
   int bos_id = 2;
   int eos_id = 1;
   int pad_id = 0;
+  // Image soft tokens attend to each other both ways on the sliding
+  // layers (26B-A4B, 31B: use_bidirectional_attention = "vision"); E2B
+  // and E4B are causal everywhere (gemma4-multimodal spec 2.6).
+  bool bidirectional_vision = false;
   std::vector<LayerConfig> layers;
 
   bool is_moe() const { return num_experts > 0; }

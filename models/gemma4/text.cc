@@ -8,6 +8,7 @@
 #include "kernels/parallel.h"
 #include "kernels/ref/fp16.h"
 #include "kernels/ref/quant.h"
+#include "src/io/tensor_matrix.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {
@@ -16,22 +17,9 @@ namespace {
 using kernels::Matrix;
 
 Matrix Mat(const TensorView* t, int64_t index = 0) {
-  Matrix m;
-  m.dtype = t->dtype;
-  m.cols = t->dim(0);
-  m.rows = t->dim(1);
-  m.row_bytes = kernels::RowBytes(t->dtype, m.cols);
-  m.packed = t->packed;
-  m.data = t->data + index * m.rows * m.row_bytes;  // expert `index` of 3-D
-  return m;
+  return MatrixOf(t, index);
 }
-
-std::vector<float> ToF32(const TensorView* t) {
-  if (t == nullptr) return {};
-  std::vector<float> out(t->elements());
-  kernels::DequantizeRow(t->dtype, t->data, out.data(), t->elements());
-  return out;
-}
+std::vector<float> ToF32(const TensorView* t) { return TensorToF32(t); }
 
 // RMSNorm of `rows` rows of n floats (kernels.h RmsNormFn; w == nullptr:
 // no weight), in place when out == x.
@@ -129,7 +117,7 @@ StatusOr<std::unique_ptr<TextDecoder>> TextDecoder::Create(const Model& m) {
 Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
                             KvCache* cache, Scratch* s,
                             kernels::ThreadPool* pool, float* logits,
-                            bool all_logits) const {
+                            bool all_logits, const SoftInputs* soft) const {
   const Gemma4Config& c = config();
   const Weights& w = model_.weights();
   const int64_t H = c.hidden_size, V = c.vocab_size;
@@ -156,10 +144,34 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
   Timed timed_embed(&s->profile, "embeddings");
   Resize(&s->x, n * H);
   const Matrix emb = Mat(w.token_embd);
+  const bool any_soft = soft != nullptr && soft->is_soft != nullptr &&
+                        std::any_of(soft->is_soft, soft->is_soft + n,
+                                    [](uint8_t b) { return b; });
+  if (any_soft && soft->embeds == nullptr) {
+    return InvalidArgument("soft tokens without embeddings");
+  }
+  auto is_soft = [&](int t) { return any_soft && soft->is_soft[t] != 0; };
   for (int t = 0; t < n; ++t) {
     float* xt = s->x.data() + t * H;
+    if (is_soft(t)) {
+      // Encoder rows enter unscaled (spec 2.4).
+      std::copy(soft->embeds + t * H, soft->embeds + (t + 1) * H, xt);
+      continue;
+    }
     kernels::DequantizeRow(emb.dtype, emb.row(tokens[t]), xt, H);
     for (int64_t i = 0; i < H; ++i) xt[i] *= embed_scale_;
+  }
+  // Bidirectional image blocks: on sliding layers a token of a block also
+  // sees the block's later tokens (all in this batch).
+  const int* last_key = nullptr;
+  if (c.bidirectional_vision && soft != nullptr && soft->block != nullptr) {
+    s->last_key.resize(n);
+    for (int t = n - 1; t >= 0; --t) {
+      const bool joins_next = soft->block[t] != 0 && t + 1 < n &&
+                              soft->block[t + 1] == soft->block[t];
+      s->last_key[t] = joins_next ? s->last_key[t + 1] : t;
+    }
+    last_key = s->last_key.data();
   }
 
   // Per-layer inputs Q: [n][L*P] (spec 3.2).
@@ -176,8 +188,10 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
       float* q = s->ple.data() + t * LP;
       for (int64_t i = 0; i < LP; ++i) q[i] *= inv_sqrt_h;
       RmsNormRows(q, ple_proj_norm_.data(), q, c.num_layers, P, c.rms_eps);
-      kernels::DequantizeRow(ple_emb.dtype, ple_emb.row(tokens[t]),
-                             s->ple_a.data(), LP);
+      // Soft tokens take the pad row's identity part (spec 2.6).
+      const int id = is_soft(t) ? c.pad_id : tokens[t];
+      kernels::DequantizeRow(ple_emb.dtype, ple_emb.row(id), s->ple_a.data(),
+                             LP);
       for (int64_t i = 0; i < LP; ++i) {
         q[i] = (q[i] + s->ple_a[i] * sqrt_p) * inv_sqrt2;
       }
@@ -186,7 +200,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
 
   timed_embed.Stop();
   for (int l = 0; l < c.num_layers; ++l) {
-    Attention(l, n, pos0, cache, s, pool);
+    Attention(l, n, pos0, cache, s, pool, last_key);
     {
       Timed timed(&s->profile, c.is_moe() ? "ffn (dense + experts)" : "ffn");
       FeedForward(l, n, s, pool);
@@ -227,7 +241,8 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
 }
 
 void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
-                            Scratch* s, kernels::ThreadPool* pool) const {
+                            Scratch* s, kernels::ThreadPool* pool,
+                            const int* last_key) const {
   const Gemma4Config& c = config();
   const LayerConfig& lc = c.layers[l];
   const LayerWeights& lw = model_.weights().layers[l];
@@ -312,14 +327,18 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
           const int64_t pos = pos0 + t;
           const int64_t lo =
               sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+          // Keys up to the query, or to its image block's end on sliding
+          // layers of bidirectional models (written above for the batch).
+          const int64_t hi =
+              sliding && last_key != nullptr ? pos0 + last_key[t] : pos;
           const float* qh = s->q.data() + t * q_dim + h0 * d;
           Resize(&acc, nq * d);
           std::fill(acc.begin(), acc.begin() + nq * d, 0.f);
           std::fill(m, m + nq, -INFINITY);
           std::fill(l, l + nq, 0.f);
-          for (int64_t j0 = lo; j0 <= pos; j0 += kernels::kAttnTile) {
+          for (int64_t j0 = lo; j0 <= hi; j0 += kernels::kAttnTile) {
             const int count = static_cast<int>(
-                std::min<int64_t>(kernels::kAttnTile, pos + 1 - j0));
+                std::min<int64_t>(kernels::kAttnTile, hi + 1 - j0));
             for (int j = 0; j < count; ++j) {
               kp[j] = cache->K(src, j0 + j) + g * d;
               vp[j] = cache->V(src, j0 + j) + g * d;

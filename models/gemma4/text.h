@@ -26,6 +26,19 @@ struct Scratch {
   OpProfile profile;
   std::vector<float> x, a, q, k, v, att, o, gate, up, ffn, f1, f2, tmp, ple,
       ple_a, logits_h, rope;
+  std::vector<int> last_key;  // [n], bidirectional image blocks
+};
+
+// Soft tokens of one forward call: positions whose input is an encoder's
+// embedding row instead of a token id (gemma4-multimodal spec 2.6).
+struct SoftInputs {
+  const uint8_t* is_soft = nullptr;  // [n]: 1 = soft token
+  const float* embeds = nullptr;     // [n][H]; rows read where is_soft
+  // [n] or null: positions with the same nonzero id form one image (or
+  // video frame); on models with bidirectional_vision they attend to each
+  // other both ways on the sliding layers. A block must not be split
+  // across forward calls.
+  const int32_t* block = nullptr;
 };
 
 class TextDecoder {
@@ -40,10 +53,11 @@ class TextDecoder {
   // Runs `n` tokens at positions pos0 .. pos0+n-1 through the stack,
   // appending their K/V to `cache`. Writes logits [n][vocab] when
   // `all_logits`, else only the last token's [vocab], into `logits` (if
-  // non-null).
+  // non-null). Soft tokens (`soft`, may be null) enter unscaled, with the
+  // pad row's per-layer embedding.
   Status Forward(const int* tokens, int n, int64_t pos0, KvCache* cache,
                  Scratch* s, kernels::ThreadPool* pool, float* logits,
-                 bool all_logits) const;
+                 bool all_logits, const SoftInputs* soft = nullptr) const;
 
  private:
   struct LayerVecs {
@@ -57,8 +71,10 @@ class TextDecoder {
   };
   explicit TextDecoder(const Model& m) : model_(m) {}
 
+  // `last_key` ([n] or null): the last batch index token t attends to on
+  // sliding layers (t itself when causal, the block's end inside an image).
   void Attention(int l, int n, int64_t pos0, KvCache* cache, Scratch* s,
-                 kernels::ThreadPool* pool) const;
+                 kernels::ThreadPool* pool, const int* last_key) const;
   void FeedForward(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;
   void MoE(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;
 

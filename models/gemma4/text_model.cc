@@ -130,23 +130,23 @@ class TextModel : public LanguageModel {
   Status Forward(const ForwardBatch& batch, ModelState* state,
                  kernels::ThreadPool* pool, float* logits,
                  bool all_logits) const override {
-    if (batch.soft != nullptr) {
-      for (int i = 0; i < batch.n; ++i) {
-        if (batch.soft[i]) {
-          return Unimplemented(
-              "soft-token inputs: the Gemma 4 text decoder takes token ids "
-              "only until a multimodal encoder lands");
-        }
-      }
-    }
     State* s = static_cast<State*>(state);
-    FACET_RETURN_IF_ERROR(
-        decoder_->Forward(batch.tokens, batch.n, s->position(), &s->cache,
-                          &s->scratch, pool, logits, all_logits));
+    SoftInputs soft;
+    soft.is_soft = batch.soft;
+    soft.embeds = batch.soft_embeds;
+    soft.block = batch.block;
+    FACET_RETURN_IF_ERROR(decoder_->Forward(batch.tokens, batch.n,
+                                            s->position(), &s->cache,
+                                            &s->scratch, pool, logits,
+                                            all_logits, &soft));
     s->Advance(batch.n);
     return OkStatus();
   }
   const ChatFormat& chat_format() const override { return *chat_; }
+  int64_t hidden_size() const override { return model_->config().hidden_size; }
+  bool needs_whole_image_blocks() const override {
+    return model_->config().bidirectional_vision;
+  }
 
   std::unique_ptr<Model> model_;
   std::unique_ptr<TextDecoder> decoder_;

@@ -54,6 +54,10 @@ struct ForwardBatch {
   int n = 0;
   const uint8_t* soft = nullptr;       // [n] or null: 1 = soft token
   const float* soft_embeds = nullptr;  // [n][hidden] rows used where soft
+  // [n] or null: the same nonzero id on the soft tokens of one image or
+  // video frame (models that attend within an image both ways need the
+  // whole block in one call).
+  const int32_t* block = nullptr;
 };
 
 // The model's chat format: messages to prompt segments, and the parser of
@@ -105,6 +109,11 @@ class LanguageModel {
                          kernels::ThreadPool* pool, float* logits,
                          bool all_logits) const = 0;
   virtual const ChatFormat& chat_format() const = 0;
+  // Width of a soft-token embedding row (the text hidden size).
+  virtual int64_t hidden_size() const = 0;
+  // True when an image's soft tokens must reach Forward in one call
+  // (they attend to each other both ways).
+  virtual bool needs_whole_image_blocks() const = 0;
 };
 
 // Loads the model at `options.path` (a GGUF file or a Hugging Face folder)
