@@ -169,8 +169,8 @@ TEST(PromptSecurityTest, ToolCallArgumentsStayText) {
   }
 }
 
-// Image and audio parts are refused with a clear status until an encoder
-// exists; malformed parts are invalid arguments.
+// Image and audio parts on a model loaded without encoders are refused
+// with a clear status; malformed parts are invalid arguments.
 TEST(PromptSecurityTest, MediaPartsNeedAnEncoder) {
   EngineOptions eo;
   eo.model_path = std::string(FACET_SOURCE_DIR) + "/models/demo";
@@ -181,11 +181,11 @@ TEST(PromptSecurityTest, MediaPartsNeedAnEncoder) {
   ASSERT_TRUE(s.ok());
   Status st = (*s)->AddMessage(
       Role::kUser, {Part::Text("what is this?"), Part::ImageFile("a.png")});
-  EXPECT_EQ(st.code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(st.message().find("vision"), std::string::npos) << st.ToString();
   st = (*s)->AddMessage(Role::kUser,
                         {Part::AudioSamples(std::vector<float>(16000), 16000)});
-  EXPECT_EQ(st.code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(
       (*s)->AddMessage(Role::kUser, {Part::ImagePixels({1, 2}, 4, 4)}).code(),
       StatusCode::kInvalidArgument);

@@ -19,6 +19,7 @@ Status Args::Parse(int argc, char** argv, int first,
                         "option " + a + " needs a value");
         }
         values_[a] = argv[++i];
+        all_[a].push_back(values_[a]);
       } else {
         return Status(StatusCode::kInvalidArgument, "unknown option " + a);
       }
@@ -27,6 +28,11 @@ Status Args::Parse(int argc, char** argv, int first,
     }
   }
   return Status();
+}
+
+std::vector<std::string> Args::GetAll(const std::string& flag) const {
+  auto it = all_.find(flag);
+  return it == all_.end() ? std::vector<std::string>() : it->second;
 }
 
 std::string Args::Get(const std::string& flag, const std::string& def) const {

@@ -19,7 +19,10 @@ class Args {
                const std::set<std::string>& with_value,
                const std::set<std::string>& switches);
   bool Has(const std::string& flag) const { return values_.count(flag) > 0; }
+  // The last value of a flag; GetAll: every value, in order (--image a
+  // --image b).
   std::string Get(const std::string& flag, const std::string& def = "") const;
+  std::vector<std::string> GetAll(const std::string& flag) const;
   // Integer value with range check; the message names the flag.
   Status GetInt(const std::string& flag, long long lo, long long hi,
                 long long* out) const;
@@ -27,6 +30,7 @@ class Args {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positional_;
 };
 

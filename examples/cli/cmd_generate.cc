@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "examples/cli/common.h"
 #include "facet/tools.h"
@@ -123,6 +124,24 @@ Status Answer(Session* session, const GenerateOptions& base, bool show_stats) {
   return Status();
 }
 
+// "/image path [budget]" and "/audio path" in chat; --image / --audio in
+// run. A budget may follow the path after a colon on the command line
+// (--image a.jpg:560).
+Part ImagePart(const std::string& spec) {
+  const size_t colon = spec.rfind(':');
+  int budget = 0;
+  std::string path = spec;
+  if (colon != std::string::npos && colon + 1 < spec.size() &&
+      spec.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+      spec.size() - colon <= 6) {
+    budget = std::atoi(spec.c_str() + colon + 1);
+    path = spec.substr(0, colon);
+  }
+  Part p = Part::ImageFile(path);
+  p.image_budget = budget;
+  return p;
+}
+
 }  // namespace
 
 int RunGenerate(int argc, char** argv, bool interactive) {
@@ -130,7 +149,8 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
-                "--frequency-penalty", "--tools", "--max-input-mb"});
+                "--frequency-penalty", "--tools", "--max-input-mb", "--image",
+                "--audio", "--image-budget"});
   Status s = args.Parse(argc, argv, 2, flags,
                         {"--think", "--no-stats", "--ignore-eos"});
   if (!s.ok()) return Fail(s);
@@ -175,15 +195,41 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   sa.sa_handler = OnSigint;
   sigaction(SIGINT, &sa, nullptr);
 
+  long long budget = 0;
+  if (!(s = args.GetInt("--image-budget", 0, 1120, &budget)).ok()) {
+    return Fail(s);
+  }
+  // Media of the first message, in the order given: images then audio,
+  // then the prompt text (Gemma 4 reads media before the question).
+  std::vector<Part> media;
+  for (const std::string& spec : args.GetAll("--image")) {
+    media.push_back(ImagePart(spec));
+    if (media.back().image_budget == 0) {
+      media.back().image_budget = static_cast<int>(budget);
+    }
+  }
+  for (const std::string& path : args.GetAll("--audio")) {
+    media.push_back(Part::AudioFile(path));
+  }
+  auto first_message = [&](const std::string& text) {
+    std::vector<Part> parts = media;
+    parts.push_back(Part::Text(text));
+    media.clear();
+    return parts;
+  };
   if (!interactive) {
-    if (!(s = (*session)->AddMessage(Role::kUser, prompt)).ok()) return Fail(s);
+    if (!(s = (*session)->AddMessage(Role::kUser, first_message(prompt)))
+             .ok()) {
+      return Fail(s);
+    }
     s = Answer(session->get(), go, stats);
     return s.ok() ? 0 : Fail(s);
   }
   if (isatty(0)) {
     std::fprintf(stderr,
-                 "facet chat: type a message; /reset starts over, /exit "
-                 "quits, Ctrl-C stops an answer.\n");
+                 "facet chat: type a message; /image PATH [budget] and "
+                 "/audio PATH attach media to the next message; /reset "
+                 "starts over, /exit quits, Ctrl-C stops an answer.\n");
   }
   std::string line = prompt;
   bool have = !prompt.empty();
@@ -200,8 +246,28 @@ int RunGenerate(int argc, char** argv, bool interactive) {
       std::fputs("(conversation cleared)\n", stdout);
       continue;
     }
+    if (line.rfind("/image ", 0) == 0 || line.rfind("/audio ", 0) == 0) {
+      const bool image = line[1] == 'i';
+      std::istringstream words(line.substr(7));
+      std::string path, extra;
+      words >> path >> extra;
+      if (path.empty()) {
+        std::fputs("(usage: /image PATH [budget] or /audio PATH)\n", stdout);
+        continue;
+      }
+      Part p = image ? Part::ImageFile(path) : Part::AudioFile(path);
+      if (image && !extra.empty()) p.image_budget = std::atoi(extra.c_str());
+      media.push_back(std::move(p));
+      std::printf("(%s attached to the next message)\n",
+                  image ? "image" : "audio");
+      continue;
+    }
     if (line.empty()) continue;
-    if (!(s = (*session)->AddMessage(Role::kUser, line)).ok()) return Fail(s);
+    if (!(s = (*session)->AddMessage(Role::kUser, first_message(line))).ok()) {
+      // A bad file or option: say so and keep the conversation.
+      std::fprintf(stderr, "facet: %s\n", s.ToString().c_str());
+      continue;
+    }
     s = Answer(session->get(), go, stats);
     if (!s.ok()) {
       std::fprintf(stderr, "facet: %s\n", s.ToString().c_str());

@@ -25,10 +25,13 @@ std::string Bytes(uint64_t b) {
   return buf;
 }
 
-std::set<std::string> CommonFlags() { return {"-m", "-t", "-c", "--chunk"}; }
+std::set<std::string> CommonFlags() {
+  return {"-m", "-t", "-c", "--chunk", "--mmproj"};
+}
 
 Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so) {
   eo->model_path = args.Get("-m");
+  eo->mmproj_path = args.Get("--mmproj");
   if (eo->model_path.empty()) {
     return Status(StatusCode::kInvalidArgument, "-m <model> is required");
   }

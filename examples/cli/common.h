@@ -45,6 +45,7 @@ int RunTokenize(int argc, char** argv);
 int RunConvert(int argc, char** argv);
 int RunBench(int argc, char** argv);
 int RunRandom(int argc, char** argv);
+int RunEncode(int argc, char** argv);
 
 }  // namespace facet::cli
 

@@ -13,7 +13,12 @@ constexpr char kUsage[] =
     "commands:\n"
     "  run       -m <model> -p <prompt> | -f <file>   one answer, streamed\n"
     "  chat      -m <model>                           interactive chat\n"
-    "            (/reset starts over, /exit quits, Ctrl-C stops an answer)\n"
+    "            (/image PATH [budget], /audio PATH attach media; /reset\n"
+    "            starts over, /exit quits, Ctrl-C stops an answer)\n"
+    "  encode    -m <model | tower folder | mmproj.gguf> --image <file>\n"
+    "            [--budget 280] | --audio <file> [--no-split]\n"
+    "            --out <emb.f32> [--features-out <f.f32>]   soft-token\n"
+    "            embeddings [tokens][hidden] as raw float32\n"
     "  tokenize  -m <model> -p <text> | -f <file> | stdin  [--special]\n"
     "            [--no-bos]   token ids of a text (the model may hold only\n"
     "            a tokenizer)\n"
@@ -43,6 +48,12 @@ constexpr char kUsage[] =
     "  --top-k <n> --top-p <x> --min-p <x> --seed <n>\n"
     "  --repeat-penalty <x> --presence-penalty <x> --frequency-penalty <x>\n"
     "  --tools <file>  JSON array of tool declarations\n"
+    "  --image <file>[:budget]  an image for the first message (repeatable;\n"
+    "                  budget 70|140|280|560|1120 soft tokens, default 280)\n"
+    "  --image-budget <n>  budget of --image files without one\n"
+    "  --audio <file>  a WAV clip for the first message (E2B/E4B)\n"
+    "  --mmproj <path> vision/audio encoders (HF folder or mmproj GGUF) when\n"
+    "                  the model file has none\n"
     "  --max-input-mb <n>  largest -f / --tools file read (default 64)\n"
     "  --ignore-eos    keep generating past the end of the turn\n"
     "  --no-stats      no stats line after each answer\n";
@@ -64,6 +75,7 @@ int main(int argc, char** argv) {
   if (cmd == "convert") return facet::cli::RunConvert(argc, argv);
   if (cmd == "bench") return facet::cli::RunBench(argc, argv);
   if (cmd == "random") return facet::cli::RunRandom(argc, argv);
+  if (cmd == "encode") return facet::cli::RunEncode(argc, argv);
   std::fprintf(stderr, "facet: unknown command '%s'\n\n%s", cmd.c_str(),
                kUsage);
   return 2;

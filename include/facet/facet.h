@@ -33,6 +33,11 @@ struct EngineOptions {
   // that only tokenize or inspect).
   bool repack_weights = true;
   std::function<void(float fraction)> on_load_progress;
+  // The vision / audio encoders: a Hugging Face folder with a
+  // vision_config or audio_config (a full Gemma 4 checkpoint or the towers
+  // alone) or a llama.cpp mmproj GGUF. Empty: the model's own folder when
+  // it holds them (a GGUF model file has none: name its mmproj here).
+  std::string mmproj_path;
 };
 
 struct SessionOptions {
@@ -83,7 +88,7 @@ enum class Role { kSystem, kUser, kModel, kTool };
 // from a file path, from the encoded file in memory (JPEG, PNG, WAV, ...),
 // or as raw pixels / samples. Build them with the factories below.
 struct Part {
-  enum class Kind { kText, kImage, kAudio };
+  enum class Kind { kText, kImage, kAudio, kVideo };
   Kind kind = Kind::kText;
   std::string text;  // kText
   std::string path;  // kImage, kAudio: a file to read
@@ -95,6 +100,16 @@ struct Part {
   // kAudio: raw mono samples in [-1, 1] at `sample_rate` Hz.
   std::vector<float> samples;
   int sample_rate = 0;
+  // kImage: soft tokens the image may take: 70, 140, 280, 560 or 1120
+  // (more tokens, more detail, slower); 0 = 280 (70 for video frames).
+  int image_budget = 0;
+  // kAudio: the encoder takes 30 s at a time. Longer audio is encoded in
+  // 30 s chunks inside one audio span (true) or refused (false).
+  bool split_long_audio = true;
+  // kVideo: the sampled frames (image parts) and the time of each in
+  // seconds from the start; each frame is labelled "MM:SS".
+  std::vector<Part> frames;
+  std::vector<double> frame_seconds;
 
   static Part Text(std::string text);
   static Part ImageFile(std::string path);
@@ -103,6 +118,9 @@ struct Part {
   static Part AudioFile(std::string path);
   static Part AudioData(std::string encoded);
   static Part AudioSamples(std::vector<float> samples, int sample_rate);
+  // Frames sampled from a video (e.g. 1 per second, at most 32) with their
+  // times; facet does not decode video files.
+  static Part Video(std::vector<Part> frames, std::vector<double> seconds);
 };
 
 struct ToolCall {
@@ -202,6 +220,10 @@ class Engine {
 
   const ModelInfo& info() const;
   int num_threads() const;
+  // Whether images (and video frames) / audio can enter a conversation:
+  // the model came with those encoders (EngineOptions::mmproj_path).
+  bool has_vision() const;
+  bool has_audio() const;
   // The model's sampling defaults (generation_config.json or GGUF
   // general.sampling.*; Gemma 4's 1.0 / 64 / 0.95 otherwise).
   SamplerOptions DefaultSampling() const;
@@ -241,9 +263,11 @@ class Session {
   Status Decode(int token, std::vector<float>* logits);
   // Chat: queue a turn (system, user, or a model turn written by the app).
   Status AddMessage(Role role, const std::string& content);
-  // The same with content parts, in order. Images and audio go in user
-  // turns, on a model with that encoder (today none: such a part returns
-  // kUnimplemented naming the model); a malformed part kInvalidArgument.
+  // The same with content parts, in order. Images, video frames and audio
+  // go in user turns, on an engine with that encoder (has_vision(),
+  // has_audio(); else kFailedPrecondition naming the model). They are
+  // decoded and encoded here; a malformed part or an undecodable file is
+  // kInvalidArgument / kDataLoss naming the part, and queues nothing.
   Status AddMessage(Role role, const std::vector<Part>& parts);
   // Chat: queue the result of a tool call, as a JSON value.
   Status AddToolResponse(const std::string& tool_name,
@@ -275,7 +299,6 @@ class Session {
   friend class Engine;
   StatusOr<Response> GenerateTurn(const GenerateOptions& options,
                                   const StreamCallback& on_event);
-  StatusOr<std::vector<int>> AppendedIds() const;
   Status PrefillWithProgress(
       const std::vector<int>& tokens, std::vector<float>* logits,
       bool all_logits, const std::function<void(int64_t, int64_t)>& progress);

@@ -2,6 +2,7 @@
 // ported from the copies of chat_template.jinja named in chat.h; comments
 // marked "Deviation" say where the output differs from it on purpose.
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "models/gemma4/chat_internal.h"
@@ -69,6 +70,24 @@ bool AppendParts(const std::vector<ChatPart>& parts, Prompt* out) {
         out->Mark(kImageOpen);
         out->SoftTokens(kImageSoftToken, p.soft_tokens, p.media);
         out->Mark(kImageClose);
+        *out += "\n\n";
+        any = true;
+        break;
+      case ChatPart::kVideo:
+        // The processor's replace_video_token: frames joined by spaces,
+        // each "MM:SS " and the image markers around <|video|> tokens.
+        *out += "\n\n";
+        for (size_t i = 0; i < p.frames.size(); ++i) {
+          const ChatVideoFrame& f = p.frames[i];
+          const long t = static_cast<long>(f.seconds);
+          char stamp[32];
+          std::snprintf(stamp, sizeof(stamp), "%s%02ld:%02ld ",
+                        i > 0 ? " " : "", t / 60, t % 60);
+          *out += stamp;
+          out->Mark(kImageOpen);
+          out->SoftTokens(kVideoSoftToken, f.soft_tokens, f.media);
+          out->Mark(kImageClose);
+        }
         *out += "\n\n";
         any = true;
         break;

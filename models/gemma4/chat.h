@@ -54,12 +54,20 @@ struct ToolCall {
 
 // One content part of a message whose content is a list (image and audio
 // parts are replaced by soft-token spans that an encoder fills).
+// One sampled frame of a video part.
+struct ChatVideoFrame {
+  double seconds = 0;   // time in the video, shown as "MM:SS"
+  int soft_tokens = 0;  // the encoder's token count
+  int media = -1;       // index among the prompt's media
+};
+
 struct ChatPart {
-  enum Kind { kText, kImage, kAudio };
+  enum Kind { kText, kImage, kAudio, kVideo };
   Kind kind = kText;
   std::string text;     // kText (trimmed when rendered, as the template does)
   int soft_tokens = 0;  // kImage, kAudio: the encoder's token count
   int media = -1;       // kImage, kAudio: index among the prompt's media
+  std::vector<ChatVideoFrame> frames;  // kVideo
 };
 
 struct ChatMessage {
@@ -69,6 +77,8 @@ struct ChatMessage {
   //   text   -> the text, trimmed
   //   image  -> "\n\n<|image>" + <|image|> x soft_tokens + "<image|>\n\n"
   //   audio  -> "<|audio>" + <|audio|> x soft_tokens + "<audio|>"
+  //   video  -> "\n\n" + per frame "MM:SS <|image>" + <|video|> x
+  //             soft_tokens + "<image|>", joined by " ", + "\n\n"
   // (the template's "\n\n<|image|>\n\n" / "<|audio|>" items as the
   // processor expands them).
   std::vector<ChatPart> parts;

@@ -32,6 +32,7 @@ inline constexpr std::string_view kEos = "<eos>";
 inline constexpr std::string_view kImageOpen = "<|image>";
 inline constexpr std::string_view kImageSoftToken = "<|image|>";
 inline constexpr std::string_view kImageClose = "<image|>";
+inline constexpr std::string_view kVideoSoftToken = "<|video|>";
 inline constexpr std::string_view kAudioOpen = "<|audio>";
 inline constexpr std::string_view kAudioSoftToken = "<|audio|>";
 inline constexpr std::string_view kAudioClose = "<audio|>";

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -45,6 +47,30 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     lo.pool = impl->pool;
     lo.progress = options.on_load_progress;
     FACET_ASSIGN_OR_RETURN(impl->model, LoadLanguageModel(lo));
+    // The encoders: those named, or the model folder's own.
+    const bool named = !options.mmproj_path.empty();
+    std::string enc_path = options.mmproj_path;
+    struct stat st;
+    if (!named && ::stat(options.model_path.c_str(), &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      enc_path = options.model_path;
+    }
+    if (!enc_path.empty()) {
+      StatusOr<std::unique_ptr<MediaEncoder>> enc = LoadMediaEncoder(enc_path);
+      if (enc.ok()) {
+        impl->encoder = std::move(enc).value();
+      } else if (named || enc.status().code() != StatusCode::kNotFound) {
+        return enc.status();
+      }
+    }
+    if (impl->encoder != nullptr &&
+        impl->encoder->text_hidden() != impl->model->hidden_size()) {
+      return InvalidArgument("the encoders at " + enc_path + " project to " +
+                             std::to_string(impl->encoder->text_hidden()) +
+                             " wide embeddings, but the text model is " +
+                             std::to_string(impl->model->hidden_size()) +
+                             " wide");
+    }
     // A model file without a tokenizer still computes logits from ids.
     StatusOr<std::unique_ptr<Tokenizer>> tok =
         Tokenizer::ForModelPath(options.model_path);
@@ -79,5 +105,11 @@ std::string Engine::Detokenize(const std::vector<int>& ids,
   return impl_->tokenizer->Decode(ids, render_special);
 }
 int Engine::num_threads() const { return impl_->num_threads; }
+bool Engine::has_vision() const {
+  return impl_->encoder != nullptr && impl_->encoder->has_vision();
+}
+bool Engine::has_audio() const {
+  return impl_->encoder != nullptr && impl_->encoder->has_audio();
+}
 
 }  // namespace facet

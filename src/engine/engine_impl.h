@@ -4,6 +4,8 @@
 #define FACET_SRC_ENGINE_ENGINE_IMPL_H_
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,13 +13,16 @@
 #include "facet/facet.h"
 #include "kernels/parallel.h"
 #include "src/engine/language_model.h"
+#include "src/engine/media_encoder.h"
+#include "src/engine/prompt_ids.h"
 #include "src/tokenizer/tokenizer.h"
 
 namespace facet {
 
 struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
-  std::unique_ptr<Tokenizer> tokenizer;  // null when the file has none
+  std::unique_ptr<Tokenizer> tokenizer;   // null when the file has none
+  std::unique_ptr<MediaEncoder> encoder;  // null: text only
   int num_threads = 1;
   // Shared by all sessions; the pool runs one job at a time. Null with
   // one thread.
@@ -39,9 +44,26 @@ struct Session::Impl {
   std::vector<gemma4::ChatMessage> pending;
   bool close_model_turn = false;
   gemma4::ChatOptions chat;
+  // Encoded media of the queued turns by ChatPart::media; dropped once
+  // prefilled.
+  std::map<int, EncodedMedia> media;
+  int next_media = 0;
   std::atomic<bool> cancel{false};
   Stats stats;
 };
+
+// Most soft tokens of one image (the largest budget): a model that needs
+// whole image blocks in one forward call gets chunks at least this long.
+inline constexpr int kMaxImageSoftTokens = 1120;
+
+// Forwards `ids` at the session's position in chunks of prefill_chunk,
+// filling the soft-token `spans` with the rows of s->media (an image span
+// is never split across chunks on models that attend within images both
+// ways). `logits` gets [n][vocab] or the last row's [vocab].
+Status PrefillPositions(Session::Impl* s, const std::vector<int>& ids,
+                        const std::vector<SoftSpan>& spans,
+                        std::vector<float>* logits, bool all_logits,
+                        const std::function<void(int64_t, int64_t)>& progress);
 
 }  // namespace facet
 

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "facet/facet.h"
 #include "src/engine/answer_stream.h"
 #include "src/engine/engine_impl.h"
+#include "src/engine/media_input.h"
 #include "src/engine/prompt_ids.h"
 #include "src/sampling/sampler.h"
 #include "src/util/no_throw.h"
@@ -35,34 +37,6 @@ StatusOr<gemma4::ChatMessage::Role> ChatRole(Role role) {
       break;
   }
   return InvalidArgument("use AddToolResponse for tool results");
-}
-
-// Checks one media part's fields; what it holds is read by the encoder.
-Status CheckMediaPart(const Part& p, size_t index) {
-  const std::string where = "part " + std::to_string(index);
-  const int sources =
-      !p.path.empty() + !p.data.empty() +
-      (p.kind == Part::Kind::kImage ? !p.rgb.empty() : !p.samples.empty());
-  if (sources != 1) {
-    return InvalidArgument(
-        where +
-        " needs exactly one of a path, encoded data or "
-        "raw " +
-        (p.kind == Part::Kind::kImage ? "pixels" : "samples"));
-  }
-  if (p.kind == Part::Kind::kImage && !p.rgb.empty() &&
-      (p.width <= 0 || p.height <= 0 ||
-       p.rgb.size() != static_cast<size_t>(p.width) * p.height * 3)) {
-    return InvalidArgument(where + ": " + std::to_string(p.rgb.size()) +
-                           " bytes of RGB do not match " +
-                           std::to_string(p.width) + " x " +
-                           std::to_string(p.height) + " x 3");
-  }
-  if (p.kind == Part::Kind::kAudio && !p.samples.empty() &&
-      p.sample_rate <= 0) {
-    return InvalidArgument(where + ": raw samples need a sample rate");
-  }
-  return OkStatus();
 }
 
 }  // namespace
@@ -104,6 +78,13 @@ Part Part::AudioData(std::string encoded) {
   p.data = std::move(encoded);
   return p;
 }
+Part Part::Video(std::vector<Part> frames, std::vector<double> seconds) {
+  Part p;
+  p.kind = Kind::kVideo;
+  p.frames = std::move(frames);
+  p.frame_seconds = std::move(seconds);
+  return p;
+}
 Part Part::AudioSamples(std::vector<float> samples, int sample_rate) {
   Part p;
   p.kind = Kind::kAudio;
@@ -126,33 +107,88 @@ Status Session::AddMessage(Role role, const std::vector<Part>& parts) {
   }
   gemma4::ChatMessage m;
   m.role = chat_role;
+  bool any_media = false;
   for (size_t i = 0; i < parts.size(); ++i) {
     const Part& p = parts[i];
     if (p.kind == Part::Kind::kText) continue;
-    FACET_RETURN_IF_ERROR(CheckMediaPart(p, i));
+    any_media = true;
+    FACET_RETURN_IF_ERROR(CheckMediaPart(p, "part " + std::to_string(i)));
     if (role != Role::kUser) {
-      return InvalidArgument("images and audio go in user turns");
+      return InvalidArgument("images, video and audio go in user turns");
     }
     const Engine::Impl& e = *impl_->engine;
-    const std::string model = e.model->info().preset.empty()
-                                  ? e.model->info().path
-                                  : "Gemma 4 " + e.model->info().preset;
-    return Unimplemented(
-        std::string(p.kind == Part::Kind::kImage ? "image" : "audio") +
-        " input: " + model + " is loaded without a " +
-        (p.kind == Part::Kind::kImage ? "vision" : "audio") +
-        " encoder (facet does not run multimodal encoders yet)");
+    const bool image = p.kind != Part::Kind::kAudio;
+    if (image ? e.encoder == nullptr || !e.encoder->has_vision()
+              : e.encoder == nullptr || !e.encoder->has_audio()) {
+      const std::string model = e.model->info().preset.empty()
+                                    ? e.model->info().path
+                                    : "Gemma 4 " + e.model->info().preset;
+      return FailedPrecondition(
+          std::string(image ? "image" : "audio") + " input: " + model +
+          " is loaded without " + (image ? "a vision" : "an audio") +
+          " encoder (set EngineOptions::mmproj_path / --mmproj to a folder "
+          "or mmproj GGUF that has one" +
+          (image ? "" : "; only E2B and E4B take audio") + ")");
+    }
   }
-  // Only text is left. One part is the plain form the template renders.
-  if (parts.size() == 1) {
+  // Encode the media now (the turn's token count depends on it); the rows
+  // wait in the session until the turn is prefilled.
+  std::map<int, EncodedMedia> encoded;
+  int next = impl_->next_media;
+  auto encode = [&](const Part& p, int default_budget) -> StatusOr<int> {
+    const Engine::Impl& e = *impl_->engine;
+    FACET_ASSIGN_OR_RETURN(
+        EncodedMedia em,
+        EncodeMediaPart(p, default_budget, *e.encoder, e.pool, false));
+    encoded[next] = std::move(em);
+    return next++;
+  };
+  if (parts.size() == 1 && !any_media) {
+    // One text part is the plain form the template renders.
     m.content = parts[0].text;
   } else {
-    for (const Part& p : parts) {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const Part& p = parts[i];
+      const std::string where = "part " + std::to_string(i) + ": ";
       gemma4::ChatPart cp;
-      cp.text = p.text;
+      auto failed = [&](const Status& st) {
+        return Status(st.code(), where + st.message());
+      };
+      switch (p.kind) {
+        case Part::Kind::kText:
+          cp.text = p.text;
+          break;
+        case Part::Kind::kImage:
+        case Part::Kind::kAudio: {
+          StatusOr<int> id = encode(p, media::kDefaultImageBudget);
+          if (!id.ok()) return failed(id.status());
+          cp.kind = p.kind == Part::Kind::kImage ? gemma4::ChatPart::kImage
+                                                 : gemma4::ChatPart::kAudio;
+          cp.media = *id;
+          cp.soft_tokens = encoded[*id].soft_tokens;
+          break;
+        }
+        case Part::Kind::kVideo: {
+          cp.kind = gemma4::ChatPart::kVideo;
+          for (size_t f = 0; f < p.frames.size(); ++f) {
+            // Video frames default to the smallest budget (the processor's
+            // max_soft_tokens = 70 for video).
+            StatusOr<int> id = encode(p.frames[f], 70);
+            if (!id.ok()) return failed(id.status());
+            gemma4::ChatVideoFrame vf;
+            vf.seconds = p.frame_seconds[f];
+            vf.media = *id;
+            vf.soft_tokens = encoded[*id].soft_tokens;
+            cp.frames.push_back(vf);
+          }
+          break;
+        }
+      }
       m.parts.push_back(std::move(cp));
     }
   }
+  for (auto& [id, em] : encoded) impl_->media[id] = std::move(em);
+  impl_->next_media = next;
   impl_->pending.push_back(std::move(m));
   return OkStatus();
 }
@@ -192,6 +228,7 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
     // turn that does not fit would otherwise ride along with every later
     // one) and rewind a prefill that failed part way.
     s.pending.clear();
+    s.media.clear();
     if (s.state->position() != position) {
       Status back = s.state->Truncate(position);
       if (!back.ok()) {
@@ -206,8 +243,12 @@ StatusOr<Response> Session::Generate(const GenerateOptions& options,
   return r;
 }
 
-StatusOr<std::vector<int>> Session::AppendedIds() const {
-  const Impl& s = *impl_;
+namespace {
+
+// The ids of the queued turns (and the close of the last model turn),
+// with their soft-token spans.
+StatusOr<std::vector<int>> AppendedIds(const Session::Impl& s,
+                                       std::vector<SoftSpan>* spans) {
   const Tokenizer& tok = *s.engine->tokenizer;
   const ChatFormat& format = s.engine->model->chat_format();
   const int64_t position = s.state->position();
@@ -221,6 +262,12 @@ StatusOr<std::vector<int>> Session::AppendedIds() const {
     for (const gemma4::ChatPart& p : m.parts) bytes += p.text.size();
     min_tokens +=
         static_cast<int64_t>(bytes) / std::max(1, tok.max_piece_bytes());
+    for (const gemma4::ChatPart& p : m.parts) {
+      min_tokens += p.soft_tokens;
+      for (const gemma4::ChatVideoFrame& f : p.frames) {
+        min_tokens += f.soft_tokens;
+      }
+    }
   }
   if (position + min_tokens > context) {
     return OutOfRange(
@@ -253,10 +300,12 @@ StatusOr<std::vector<int>> Session::AppendedIds() const {
     prompt.Append(*inc);
   }
   std::vector<int> ids;
-  FACET_RETURN_IF_ERROR(AppendPromptIds(prompt, tok, &ids));
+  FACET_RETURN_IF_ERROR(AppendPromptIds(prompt, tok, &ids, spans));
   if (ids.empty()) return FailedPrecondition("nothing to generate from");
   return ids;
 }
+
+}  // namespace
 
 StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
                                          const StreamCallback& on_event) {
@@ -277,10 +326,12 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   const auto t_start = Clock::now();
 
   // 1. The queued turns as token ids, then prefill.
-  FACET_ASSIGN_OR_RETURN(std::vector<int> ids, AppendedIds());
+  std::vector<SoftSpan> spans;
+  FACET_ASSIGN_OR_RETURN(std::vector<int> ids, AppendedIds(s, &spans));
   std::vector<float> logits;
-  FACET_RETURN_IF_ERROR(
-      PrefillWithProgress(ids, &logits, false, options.on_prefill_progress));
+  FACET_RETURN_IF_ERROR(PrefillPositions(&s, ids, spans, &logits, false,
+                                         options.on_prefill_progress));
+  s.media.clear();
   s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
   for (gemma4::ChatMessage& m : s.pending) s.history.push_back(std::move(m));
   s.pending.clear();

@@ -1,11 +1,13 @@
 #include "src/engine/prompt_ids.h"
 
+#include <algorithm>
+
 #include "src/util/status_macros.h"
 
 namespace facet {
 
 Status AppendPromptIds(const gemma4::Prompt& prompt, const Tokenizer& tok,
-                       std::vector<int>* ids) {
+                       std::vector<int>* ids, std::vector<SoftSpan>* spans) {
   // Text is encoded in runs between special tokens. A marker the
   // vocabulary lacks (small test vocabularies) joins the run as text, as a
   // reference tokenizer would read the rendered string.
@@ -33,9 +35,22 @@ Status AppendPromptIds(const gemma4::Prompt& prompt, const Tokenizer& tok,
         ids->push_back(id);
         break;
       }
-      case gemma4::Segment::kSoftTokens:
-        return Unimplemented("soft tokens ('" + s.text +
-                             "') need a multimodal encoder");
+      case gemma4::Segment::kSoftTokens: {
+        if (spans == nullptr) {
+          return Unimplemented("soft tokens ('" + s.text +
+                               "') need a multimodal encoder");
+        }
+        FACET_RETURN_IF_ERROR(flush());
+        SoftSpan span;
+        span.start = ids->size();
+        span.count = s.count;
+        span.media = s.media;
+        span.image = s.text != "<|audio|>";
+        spans->push_back(span);
+        const int id = std::max(0, tok.TokenId(s.text));
+        ids->insert(ids->end(), static_cast<size_t>(s.count), id);
+        break;
+      }
     }
   }
   return flush();

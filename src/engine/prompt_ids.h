@@ -14,10 +14,22 @@
 
 namespace facet {
 
-// Appends the ids of `prompt` to `ids`. Soft-token spans need an encoder
-// and are refused (kUnimplemented) until one fills them.
+// A run of soft tokens in the ids: positions [start, start + count), to
+// be filled with the rows of media `media`. `image`: an image or video
+// frame (a bidirectional block on models that have them), else audio.
+struct SoftSpan {
+  size_t start = 0;
+  int count = 0;
+  int media = -1;
+  bool image = false;
+};
+
+// Appends the ids of `prompt` to `ids`. A soft token's id is its
+// placeholder piece's (or the pad id 0 where the vocabulary lacks it); its
+// span goes to `spans`, or the call fails (kUnimplemented) without them.
 Status AppendPromptIds(const gemma4::Prompt& prompt, const Tokenizer& tok,
-                       std::vector<int>* ids);
+                       std::vector<int>* ids,
+                       std::vector<SoftSpan>* spans = nullptr);
 
 }  // namespace facet
 
