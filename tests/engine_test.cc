@@ -330,10 +330,37 @@ TEST(EngineTest, LimitsAndErrors) {
   EXPECT_EQ((*s)->Generate(bad).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*s)->AddToolResponse("f", "{not json").code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ((*s)->AddModelToolCalls("", {{"f", "[1]"}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*s)->AddModelToolCalls("", {{"", "{}"}}).code(),
+            StatusCode::kInvalidArgument);
   SessionOptions tools;
   tools.tools_json = "[{\"description\": \"no name\"}]";
   EXPECT_EQ(engine->NewSession(tools).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// A client's history with an earlier tool call (OpenAI-style replay):
+// the call and its result are rendered into the prompt.
+TEST(EngineTest, ReplayedToolCallTurn) {
+  auto engine = MakeEngine(1);
+  SessionOptions so;
+  so.tools_json =
+      R"([{"name": "get_weather", "description": "Weather of a city",
+           "parameters": {"type": "object", "properties":
+             {"city": {"type": "string"}}, "required": ["city"]}}])";
+  auto s = engine->NewSession(so);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->AddMessage(Role::kUser, "Weather in Paris?").ok());
+  ASSERT_TRUE(
+      (*s)->AddModelToolCalls("", {{"get_weather", R"({"city":"Paris"})"}})
+          .ok());
+  ASSERT_TRUE((*s)->AddToolResponse("get_weather", R"({"celsius": 21})").ok());
+  ASSERT_TRUE((*s)->Generate(Sampled(1, 2)).ok());
+  const std::string text = engine->Detokenize((*s)->tokens(), true);
+  EXPECT_NE(text.find("call:get_weather"), std::string::npos) << text;
+  EXPECT_NE(text.find("Paris"), std::string::npos) << text;
+  EXPECT_NE(text.find("21"), std::string::npos) << text;
 }
 
 TEST(EngineTest, UserTextIsNotParsedAsSpecialTokens) {

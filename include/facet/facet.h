@@ -269,6 +269,12 @@ class Session {
   // decoded and encoded here; a malformed part or an undecodable file is
   // kInvalidArgument / kDataLoss naming the part, and queues nothing.
   Status AddMessage(Role role, const std::vector<Part>& parts);
+  // Chat: queue a model turn that called tools (an earlier answer replayed
+  // from an app's or a client's history): its text, tool calls (JSON
+  // object arguments) and thought text, rendered as the model wrote them.
+  Status AddModelToolCalls(const std::string& text,
+                           const std::vector<ToolCall>& calls,
+                           const std::string& thinking = "");
   // Chat: queue the result of a tool call, as a JSON value.
   Status AddToolResponse(const std::string& tool_name,
                          const std::string& response_json);

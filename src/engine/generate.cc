@@ -193,6 +193,31 @@ Status Session::AddMessage(Role role, const std::vector<Part>& parts) {
   return OkStatus();
 }
 
+Status Session::AddModelToolCalls(const std::string& text,
+                                  const std::vector<ToolCall>& calls,
+                                  const std::string& thinking) {
+  gemma4::ChatMessage m;
+  m.role = gemma4::ChatMessage::kModel;
+  m.content = text;
+  m.thinking = thinking;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    gemma4::ToolCall tc;
+    tc.name = calls[i].name;
+    if (tc.name.empty()) {
+      return InvalidArgument("tool call " + std::to_string(i) + " has no name");
+    }
+    tc.arguments =
+        nlohmann::json::parse(calls[i].arguments_json, nullptr, false);
+    if (!tc.arguments.is_object()) {
+      return InvalidArgument("tool call " + std::to_string(i) + " ('" +
+                             tc.name + "'): arguments must be a JSON object");
+    }
+    m.tool_calls.push_back(std::move(tc));
+  }
+  impl_->pending.push_back(std::move(m));
+  return OkStatus();
+}
+
 Status Session::AddToolResponse(const std::string& tool_name,
                                 const std::string& response_json) {
   nlohmann::json v = nlohmann::json::parse(response_json, nullptr, false);
