@@ -382,6 +382,42 @@ static void test_media_without_encoder(facet_session* session) {
   CHECK_STATUS(facet_session_reset(session), FACET_OK);
 }
 
+/* A conversation with tools: declarations, a replayed model turn that
+ * called a tool, its result, then an answer. */
+static void test_tools(facet_engine* engine) {
+  facet_session_options so = facet_session_options_default();
+  so.tools_json =
+      "[{\"name\": \"get_verse\", \"description\": \"Looks up a verse\","
+      " \"parameters\": {\"type\": \"object\", \"properties\": "
+      "{\"reference\": {\"type\": \"string\"}}}}]";
+  facet_session* s = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_OK);
+  if (s == NULL) return;
+  CHECK_STATUS(facet_session_add_message(s, FACET_ROLE_USER, "John 3:16?"),
+               FACET_OK);
+  facet_tool_call call = {"get_verse", "{\"reference\": \"John 3:16\"}"};
+  CHECK_STATUS(facet_session_add_model_tool_calls(s, NULL, &call, 1, NULL),
+               FACET_OK);
+  CHECK_STATUS(facet_session_add_tool_response(
+                   s, "get_verse", "{\"text\": \"For God so loved\"}"),
+               FACET_OK);
+  facet_generate_options go = greedy(16);
+  facet_response* r = NULL;
+  CHECK_STATUS(facet_session_generate(s, &go, NULL, NULL, &r), FACET_OK);
+  CHECK(r != NULL);
+  facet_response_free(r);
+  /* Malformed JSON is the caller's error, and queues nothing. */
+  facet_tool_call bad = {"get_verse", "[1, 2]"};
+  CHECK_STATUS(facet_session_add_model_tool_calls(s, "", &bad, 1, ""),
+               FACET_INVALID_ARGUMENT);
+  CHECK(strstr(facet_session_last_error(s), "JSON object") != NULL);
+  CHECK_STATUS(facet_session_add_tool_response(s, "get_verse", "{oops"),
+               FACET_INVALID_ARGUMENT);
+  CHECK_STATUS(facet_session_add_model_tool_calls(s, "", NULL, 1, ""),
+               FACET_INVALID_ARGUMENT);
+  facet_session_free(s);
+}
+
 static void test_context_overflow(facet_engine* engine) {
   facet_session_options so = facet_session_options_default();
   so.context_length = 64;
@@ -445,6 +481,7 @@ int main(int argc, char** argv) {
   test_cancel_from_callback(session);
   test_cancel_from_thread(session);
   test_media_without_encoder(session);
+  test_tools(engine);
   test_context_overflow(engine);
 
   /* The session outlives its engine handle. */

@@ -154,7 +154,7 @@ facet_status CheckStructSize(const ErrorSink& sink, const T* s,
   return FACET_OK;
 }
 #define FACET_HAS_FIELD(T, s, field) \
-  (offsetof(T, field) + sizeof(((T*)nullptr)->field) <= (s)->struct_size)
+  (offsetof(T, field) + sizeof(T::field) <= (s)->struct_size)
 #define FACET_READ(T, in, out, field) \
   if (FACET_HAS_FIELD(T, in, field)) (out).field = (in)->field
 #define FACET_WRITE(T, out, field, value) \
