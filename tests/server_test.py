@@ -7,16 +7,21 @@ usage: server_test.py <facet binary> <model>
 Binds 127.0.0.1 only, on a port the server picks (--port 0). Python
 standard library only.
 """
+import base64
 import http.client
 import json
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 DEADLINE = time.monotonic() + 100  # the whole test
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 class Server:
@@ -132,6 +137,94 @@ def expect_error(srv, body, status, param=None, code=None, what="",
           if ok else f"{what}: got {s} {j}")
 
 
+def tiny_model(tmp):
+    """The tiny golden E2B model of the multimodal tests as a folder with a
+    tokenizer (its encoders: tests/data/multimodal/tiny-*)."""
+    src = os.path.join(DATA, "golden", "e2b-tiny-hf-bf16")
+    os.symlink(os.path.join(src, "model.safetensors"),
+               os.path.join(tmp, "model.safetensors"))
+    os.symlink(os.path.join(DATA, "tokenizers",
+                            "golden_vocab.tokenizer.json"),
+               os.path.join(tmp, "tokenizer.json"))
+    shutil.copy(os.path.join(src, "config.json"), tmp)
+    return tmp
+
+
+def data_url(path, mime):
+    with open(path, "rb") as f:
+        return f"data:{mime};base64," + base64.b64encode(f.read()).decode()
+
+
+def run_media(facet):
+    """Images and audio as data: URLs on a model with the encoders."""
+    inputs = os.path.join(DATA, "multimodal", "inputs")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = tiny_model(tmp)
+        vision = Server(facet, model, "--mmproj",
+                        os.path.join(DATA, "multimodal", "tiny-vision",
+                                     "small"))
+        try:
+            s, j = vision.json("GET", "/v1/models")
+            check(j["data"][0]["meta"]["vision"], "vision server: meta.vision")
+            image = {"type": "image_url", "image_url": {
+                "url": data_url(os.path.join(inputs, "img_alpha_20x20.png"),
+                                "image/png"), "detail": "low"}}
+            s, j = vision.json("POST", "/v1/chat/completions", {
+                "messages": [{"role": "user", "content": [
+                    image, {"type": "text", "text": "What is it?"}]}],
+                "max_tokens": 4})
+            check(s == 200 and j["usage"]["prompt_tokens"] > 63,
+                  f"image as a data: URL answered ({s}, {j.get('usage')})")
+            bad = {"type": "image_url",
+                   "image_url": {"url": "data:image/png;base64,"
+                                 + base64.b64encode(b"not a png").decode()}}
+            expect_error(vision, {"messages": [{"role": "user",
+                                                "content": [bad]}]}, 400,
+                         param=None, what="undecodable image")
+            expect_error(vision, {"messages": [{"role": "user", "content": [
+                {"type": "image_url",
+                 "image_url": {"url": "https://example.com/a.png"}}]}]},
+                400, what="http image URL (nothing is fetched)")
+            expect_error(vision, {"messages": [{"role": "user", "content": [
+                {"type": "image_url",
+                 "image_url": {"url": "data:image/png;base64,@@@"}}]}]},
+                400, what="bad base64")
+            expect_error(vision, {"messages": [{"role": "user", "content": [
+                {"type": "input_audio",
+                 "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]},
+                400, code="model_not_multimodal",
+                what="audio on a vision-only model")
+            s, _ = vision.json("GET", "/health")
+            check(s == 200, "vision server still serving")
+        finally:
+            vision.stop()
+        audio = Server(facet, model, "--mmproj",
+                       os.path.join(DATA, "multimodal", "tiny-audio"))
+        try:
+            with open(os.path.join(inputs, "aud_speech_16k_mono.wav"),
+                      "rb") as f:
+                wav = base64.b64encode(f.read()).decode()
+            s, body = audio.request("POST", "/v1/chat/completions", {
+                "messages": [{"role": "user", "content": [
+                    {"type": "input_audio",
+                     "input_audio": {"data": wav, "format": "wav"}},
+                    {"type": "text", "text": "Transcribe."}]}],
+                "max_tokens": 4, "stream": True}, timeout=60)
+            check(s == 200 and body.rstrip().endswith(b"data: [DONE]") and
+                  b'"usage"' in body, "WAV as input_audio answered (streamed)")
+            expect_error(audio, {"messages": [{"role": "user", "content": [
+                {"type": "input_audio",
+                 "input_audio": {"data": wav, "format": "ogg"}}]}]},
+                400, param="messages[0].content[0].input_audio.format",
+                what="audio format other than wav / mp3")
+            expect_error(audio, {"messages": [{"role": "user", "content": [
+                {"type": "input_audio", "input_audio": {
+                    "data": base64.b64encode(b"RIFF junk").decode()}}]}]},
+                400, what="undecodable WAV")
+        finally:
+            audio.stop()
+
+
 def main():
     facet, model = sys.argv[1], sys.argv[2]
     srv = Server(facet, model, "--parallel", "1", "--queue", "1",
@@ -142,6 +235,7 @@ def main():
         srv.stop()
         if failures:
             print("\n".join(srv.log[-30:]))
+    run_media(facet)
     print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
     return 1 if failures else 0
 

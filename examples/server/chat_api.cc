@@ -237,9 +237,9 @@ bool UserContent(Checker& c, const json& content, const std::string& param,
       }
       auto format = ia->find("format");
       if (format != ia->end() && !format->is_null() &&
-          (!format->is_string() || *format != "wav")) {
+          (!format->is_string() || (*format != "wav" && *format != "mp3"))) {
         return c.Fail(where + ".input_audio.format",
-                      "only \"wav\" audio is accepted");
+                      "audio formats: \"wav\" and \"mp3\"");
       }
       std::string bytes;
       if (!DecodeBase64(data->get<std::string>(), &bytes) || bytes.empty()) {

@@ -103,8 +103,8 @@ button.primary { background: var(--accent); border-color: var(--accent);
 <main id="log" aria-live="polite"></main>
 <div id="error" hidden></div>
 <form id="composer">
-  <button type="button" id="attach-btn" title="Attach an image or a WAV clip" hidden>Attach</button>
-  <input type="file" id="attach" accept="image/*,.wav,audio/wav" multiple hidden>
+  <button type="button" id="attach-btn" title="Attach an image or a WAV / MP3 clip" hidden>Attach</button>
+  <input type="file" id="attach" accept="image/*,.wav,.mp3,audio/wav,audio/mpeg" multiple hidden>
   <div style="flex: 1; display: flex; flex-direction: column; gap: 4px;">
     <span id="attached"></span>
     <textarea id="input" rows="2" placeholder="Message (Enter sends, Shift+Enter adds a line)"></textarea>
@@ -405,7 +405,8 @@ button.primary { background: var(--accent); border-color: var(--accent);
         state.attachments.push({ type: 'image_url', image_url: { url } });
       } else {
         state.attachments.push({ type: 'input_audio', input_audio:
-          { data: url.slice(url.indexOf(',') + 1), format: 'wav' } });
+          { data: url.slice(url.indexOf(',') + 1),
+            format: /mpeg|mp3/.test(f.type + f.name) ? 'mp3' : 'wav' } });
       }
     }
     $('attached').textContent = state.attachments.length + ' attachment(s)';
