@@ -227,11 +227,15 @@ class ChatServer {
     }
     if (!cr.seed_given) cr.generate.sampling.seed = RandomSeed();
     if (!slots_.Acquire()) {
-      SendError(res, MakeError(503, "server_error", "server_busy",
-                               "the server is busy: all " +
-                                   std::to_string(config_.parallel) +
-                                   " slots are generating and the queue is "
-                                   "full; retry later"));
+      SendError(res,
+                g_stopping.load()
+                    ? MakeError(503, "server_error", "shutting_down",
+                                "the server is shutting down")
+                    : MakeError(503, "server_error", "server_busy",
+                                "the server is busy: all " +
+                                    std::to_string(config_.parallel) +
+                                    " slots are generating and the queue is "
+                                    "full; retry later"));
       res.set_header("Retry-After", "1");
       return;
     }
