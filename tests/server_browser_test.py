@@ -84,6 +84,7 @@ def main():
         options.add_argument(arg)
     driver = None
     failures = []
+    step = ["start"]
 
     def check(cond, what):
         print(("ok   " if cond else "FAIL ") + what)
@@ -103,7 +104,15 @@ def main():
         check("demo" in driver.find_element(By.ID, "model").text,
               "page loaded, model name shown")
 
+        # Answers are bounded (the demo model may ramble to the context).
+        def max_tokens(n):
+            driver.execute_script(
+                "document.getElementById('max-tokens').value = arguments[0]",
+                str(n))
+
         # A message and its streamed answer.
+        step[0] = "first answer"
+        max_tokens(64)
         box = driver.find_element(By.ID, "input")
         box.send_keys("In the beginning")
         driver.find_element(By.ID, "send").click()
@@ -120,6 +129,8 @@ def main():
               "send enabled, stop disabled after the answer")
         driver.save_screenshot(os.path.join(out_dir, "server_chat_answer.png"))
 
+        step[0] = "stop a long answer"
+        max_tokens(3000)
         # Stop a long answer (the page's requests get ignore_eos here, so
         # the demo model keeps going until stopped).
         driver.execute_script("""
@@ -155,6 +166,8 @@ def main():
               "the server cancelled the stopped generation")
 
         driver.execute_script("window.fetch = window.__origFetch;")
+        max_tokens(64)
+        step[0] = "thought and tool call"
 
         # A conversation with a thought and a tool call (the demo model's
         # own are random): the thought is folded away, the call shown.
@@ -197,6 +210,7 @@ def main():
               f"tool result sent and answered ({state}, {roles})")
         driver.save_screenshot(os.path.join(out_dir, "server_chat_tools.png"))
 
+        step[0] = "clear"
         driver.find_element(By.ID, "clear").click()
         wait.until(lambda d: not q(".msg"))
         check(driver.execute_script(
@@ -204,7 +218,7 @@ def main():
             "clear empties the conversation")
     except Exception as e:  # noqa: BLE001 - report any browser failure
         failures.append(repr(e))
-        print("FAIL", repr(e))
+        print("FAIL at step", step[0], repr(e))
         if driver is not None:
             driver.save_screenshot(os.path.join(out_dir,
                                                 "server_chat_failure.png"))
