@@ -1,10 +1,11 @@
 /*
  * The C ABI (facet/facet_c.h) from C: compiled as C11 with -Wall -Wextra
  * -pedantic, run on the demo model.
- *   usage: c_api_test <model>
+ *   usage: c_api_test <model> [scratch dir]
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,28 @@ static void test_generate(facet_engine* engine, facet_session* session) {
   CHECK_STATUS(facet_session_reset(session), FACET_OK);
 }
 
+/* A program built against an older header passes smaller structs: the
+ * fields it lacks take their defaults. */
+static void test_older_structs(facet_engine* engine) {
+  facet_session_options so = facet_session_options_default();
+  so.struct_size = offsetof(facet_session_options, profile);
+  so.context_length = 128;
+  facet_session* s = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_OK);
+  if (s == NULL) return;
+  facet_generate_options go = greedy(8);
+  go.struct_size = offsetof(facet_generate_options, stop_strings);
+  go.n_stop_strings = 3; /* past struct_size: never read */
+  CHECK_STATUS(facet_session_add_message(s, FACET_ROLE_USER, "Genesis 1:1"),
+               FACET_OK);
+  CHECK_STATUS(facet_session_generate(s, &go, NULL, NULL, NULL), FACET_OK);
+  facet_stats stats = {.struct_size = offsetof(facet_stats, position)};
+  stats.position = -7; /* past struct_size: never written */
+  CHECK_STATUS(facet_session_stats(s, &stats), FACET_OK);
+  CHECK(stats.generated_tokens > 0 && stats.position == -7);
+  facet_session_free(s);
+}
+
 static void test_cancel_from_callback(facet_session* session) {
   facet_generate_options go = greedy(64);
   go.ignore_eos = 1;
@@ -453,8 +476,8 @@ static void test_context_overflow(facet_engine* engine) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s <model>\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s <model> [scratch dir]\n", argv[0]);
     return 2;
   }
   test_version();
@@ -478,6 +501,7 @@ int main(int argc, char** argv) {
   test_model_info(engine);
   test_tokenize_round_trip(engine);
   test_generate(engine, session);
+  test_older_structs(engine);
   test_cancel_from_callback(session);
   test_cancel_from_thread(session);
   test_media_without_encoder(session);
