@@ -51,6 +51,13 @@ struct SessionOptions {
   std::string system_prompt;
   bool enable_thinking = false;
   std::string tools_json;
+  // Tool calls follow the declared tools' parameter schemas (constrained
+  // decoding: every call parses and matches its schema); a schema keyword
+  // that cannot be enforced is refused by NewSession. false: calls are
+  // sampled freely and schemas are not checked.
+  bool constrain_tool_calls = true;
+  // The default GenerateOptions::tool_choice of this session.
+  std::string tool_choice = "auto";
   // Time every op category (Stats::op_seconds); costs a clock read per op.
   bool profile = false;
 };
@@ -78,6 +85,14 @@ struct GenerateOptions {
   // Never end the turn on <eos>/<turn|> (benchmarks and tests); the answer
   // runs to max_tokens, a stop string or the context limit.
   bool ignore_eos = false;
+  // With tools declared: "auto" (the model may call tools or answer),
+  // "required" (it must call one), "none" (it must not call any), or a
+  // tool's name (it must call that tool). Empty: the session's.
+  std::string tool_choice;
+  // Structured output: a JSON schema the whole answer must match (as
+  // OpenAI's response_format); "{\"type\": \"object\"}" for any JSON
+  // object. Supported keywords: README.md (Tools). Empty: off.
+  std::string json_schema;
   // Called after each prefill chunk with (tokens done, tokens total).
   std::function<void(int64_t done, int64_t total)> on_prefill_progress;
 };

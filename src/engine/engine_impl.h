@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "src/engine/language_model.h"
 #include "src/engine/media_encoder.h"
 #include "src/engine/prompt_ids.h"
+#include "src/sampling/grammar_constraint.h"
+#include "src/sampling/token_mask.h"
 #include "src/tokenizer/tokenizer.h"
 
 namespace facet {
@@ -28,6 +31,10 @@ struct Engine::Impl {
   // one thread.
   std::unique_ptr<kernels::ThreadPool> pool_owner;
   kernels::ThreadPool* pool = nullptr;
+  // The vocabulary as constrained decoding sees it (token trie, string
+  // classes), built by the first constrained Generate: ConstraintVocab().
+  mutable std::once_flag constraint_vocab_once;
+  mutable std::unique_ptr<TokenVocab> constraint_vocab;
 };
 
 struct Session::Impl {
@@ -50,6 +57,9 @@ struct Session::Impl {
   int next_media = 0;
   std::atomic<bool> cancel{false};
   Stats stats;
+  // The declared tools compiled for constrained tool calls (null: no
+  // tools, or SessionOptions::constrain_tool_calls is off).
+  std::shared_ptr<const Grammar> tool_grammar;
 };
 
 // Most soft tokens of one image (the largest budget): a model that needs

@@ -9,6 +9,7 @@
 
 #include "facet/facet.h"
 #include "src/engine/answer_stream.h"
+#include "src/engine/constrained_output.h"
 #include "src/engine/engine_impl.h"
 #include "src/engine/media_input.h"
 #include "src/engine/prompt_ids.h"
@@ -346,6 +347,8 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   for (const std::string& stop : options.stop_strings) {
     if (stop.empty()) return InvalidArgument("empty stop string");
   }
+  FACET_ASSIGN_OR_RETURN(GenerateConstraint constrained,
+                         MakeGenerateConstraint(s, options));
   const Tokenizer& tok = *e.tokenizer;
   s.cancel.store(false);
   const auto t_start = Clock::now();
@@ -391,8 +394,13 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
         if (id < V) logits[id] = -INFINITY;
       }
     }
-    const int next =
-        sampler.Sample(logits.data(), static_cast<int>(V), s.tokens);
+    FACET_ASSIGN_OR_RETURN(const int next,
+                           SampleNext(&sampler, constrained.constraint.get(),
+                                      &logits, V, s.tokens));
+    if (next < 0) {  // ignore_eos masked all a constraint allows
+      stop = StopReason::kEndOfTurn;
+      break;
+    }
     if (generated == 0) t_first = Clock::now();
     ++generated;
     last = next;

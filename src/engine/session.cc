@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "facet/facet.h"
+#include "src/engine/constrained_output.h"
 #include "src/engine/engine_impl.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
@@ -48,6 +49,7 @@ StatusOr<std::unique_ptr<Session>> Engine::NewSession(
       }
     }
     FACET_RETURN_IF_ERROR(model.chat_format().Validate(impl->chat));
+    FACET_RETURN_IF_ERROR(CompileSessionTools(impl.get()));
     if (!o.system_prompt.empty()) {
       gemma4::ChatMessage m;
       m.role = gemma4::ChatMessage::kSystem;
