@@ -212,6 +212,13 @@ typedef struct facet_session_options {
   const char* tools_json;
   /* Time every op category (costs a clock read per op). */
   int32_t profile;
+  /* Tool calls follow the declared tools' parameter schemas (constrained
+   * decoding; default 1); a schema keyword that cannot be enforced is
+   * refused by facet_session_create. 0: calls are sampled freely. */
+  int32_t constrain_tool_calls;
+  /* The session's default tool choice: "auto" (NULL), "required", "none"
+   * or a tool's name (see facet_generate_options.tool_choice). */
+  const char* tool_choice;
 } facet_session_options;
 
 FACET_C_API facet_session_options facet_session_options_default(void);
@@ -328,6 +335,14 @@ typedef struct facet_generate_options {
   /* Optional: called after each prefill chunk with tokens done / total. */
   void (*on_prefill_progress)(int64_t done, int64_t total, void* user_data);
   void* prefill_progress_user_data;
+  /* With tools declared: "auto" (the model may call tools or answer),
+   * "required" (it must call one), "none" (it must not call any), or a
+   * tool's name (it must call that tool). NULL or "": the session's. */
+  const char* tool_choice;
+  /* Structured output: a JSON schema the whole answer must match (as
+   * OpenAI's response_format); "{\"type\": \"object\"}" for any JSON
+   * object. NULL or "": off. */
+  const char* json_schema;
 } facet_generate_options;
 
 FACET_C_API facet_generate_options facet_generate_options_default(void);

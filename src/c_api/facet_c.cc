@@ -270,6 +270,46 @@ facet_status PartOf(const ErrorSink& sink, const facet_part* in, size_t index,
   return FACET_OK;
 }
 
+// A facet_session_options (NULL: the defaults) as facet::SessionOptions.
+facet_status SessionOptionsOf(const ErrorSink& sink,
+                              const facet_session_options* options,
+                              facet::SessionOptions* so) {
+  facet_session_options o = facet_session_options_default();
+  if (options != nullptr) {
+    facet_status st = CheckStructSize(sink, options, "facet_session_options");
+    if (st != FACET_OK) return st;
+    using S = facet_session_options;
+    FACET_READ(S, options, o, context_length);
+    FACET_READ(S, options, o, prefill_chunk);
+    FACET_READ(S, options, o, enable_thinking);
+    FACET_READ(S, options, o, system_prompt);
+    FACET_READ(S, options, o, tools_json);
+    FACET_READ(S, options, o, profile);
+    FACET_READ(S, options, o, constrain_tool_calls);
+    FACET_READ(S, options, o, tool_choice);
+  }
+  so->context_length = o.context_length;
+  so->prefill_chunk = o.prefill_chunk;
+  so->enable_thinking = o.enable_thinking != 0;
+  if (o.system_prompt != nullptr) so->system_prompt = o.system_prompt;
+  if (o.tools_json != nullptr) so->tools_json = o.tools_json;
+  so->profile = o.profile != 0;
+  so->constrain_tool_calls = o.constrain_tool_calls != 0;
+  if (o.tool_choice != nullptr) so->tool_choice = o.tool_choice;
+  return FACET_OK;
+}
+
+facet_status NewSessionHandle(
+    const ErrorSink& sink,
+    facet::StatusOr<std::unique_ptr<facet::Session>> session,
+    facet_session** out) {
+  if (!session.ok()) return FromStatus(sink, session.status());
+  auto handle = std::make_unique<facet_session>();
+  handle->session = std::move(session).value();
+  *out = handle.release();
+  return FACET_OK;
+}
+
 facet_part NewPart(facet_part_kind kind) {
   facet_part p;
   std::memset(&p, 0, sizeof(p));
@@ -496,6 +536,7 @@ facet_session_options facet_session_options_default(void) {
   o.prefill_chunk = d.prefill_chunk;
   o.enable_thinking = d.enable_thinking ? 1 : 0;
   o.profile = d.profile ? 1 : 0;
+  o.constrain_tool_calls = d.constrain_tool_calls ? 1 : 0;
   return o;
 }
 
@@ -507,30 +548,10 @@ facet_status facet_session_create(facet_engine* engine,
   return Guard(sink, "facet_session_create", [&]() -> facet_status {
     if (engine == nullptr) return Invalid(sink, "engine is NULL");
     if (out == nullptr) return Invalid(sink, "out is NULL");
-    facet_session_options o = facet_session_options_default();
-    if (options != nullptr) {
-      facet_status st = CheckStructSize(sink, options, "facet_session_options");
-      if (st != FACET_OK) return st;
-      FACET_READ(facet_session_options, options, o, context_length);
-      FACET_READ(facet_session_options, options, o, prefill_chunk);
-      FACET_READ(facet_session_options, options, o, enable_thinking);
-      FACET_READ(facet_session_options, options, o, system_prompt);
-      FACET_READ(facet_session_options, options, o, tools_json);
-      FACET_READ(facet_session_options, options, o, profile);
-    }
     facet::SessionOptions so;
-    so.context_length = o.context_length;
-    so.prefill_chunk = o.prefill_chunk;
-    so.enable_thinking = o.enable_thinking != 0;
-    if (o.system_prompt != nullptr) so.system_prompt = o.system_prompt;
-    if (o.tools_json != nullptr) so.tools_json = o.tools_json;
-    so.profile = o.profile != 0;
-    auto session = engine->engine->NewSession(so);
-    if (!session.ok()) return FromStatus(sink, session.status());
-    auto handle = std::make_unique<facet_session>();
-    handle->session = std::move(session).value();
-    *out = handle.release();
-    return FACET_OK;
+    facet_status st = SessionOptionsOf(sink, options, &so);
+    if (st != FACET_OK) return st;
+    return NewSessionHandle(sink, engine->engine->NewSession(so), out);
   });
 }
 
@@ -743,6 +764,8 @@ facet_status facet_session_generate(facet_session* session,
       FACET_READ(G, options, o, ignore_eos);
       FACET_READ(G, options, o, on_prefill_progress);
       FACET_READ(G, options, o, prefill_progress_user_data);
+      FACET_READ(G, options, o, tool_choice);
+      FACET_READ(G, options, o, json_schema);
     }
     facet::GenerateOptions go;
     go.max_tokens = o.max_tokens;
@@ -756,6 +779,8 @@ facet_status facet_session_generate(facet_session* session,
     go.sampling.penalty_last_n = o.penalty_last_n;
     go.sampling.seed = o.seed;
     go.ignore_eos = o.ignore_eos != 0;
+    if (o.tool_choice != nullptr) go.tool_choice = o.tool_choice;
+    if (o.json_schema != nullptr) go.json_schema = o.json_schema;
     if (o.n_stop_strings != 0 && o.stop_strings == nullptr) {
       return Invalid(sink, "stop_strings is NULL");
     }
