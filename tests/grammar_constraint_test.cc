@@ -137,15 +137,18 @@ TEST(GrammarConstraintTest, JsonDocumentsAcceptedAndRefused) {
   ASSERT_TRUE(any.ok());
   EXPECT_TRUE(
       Accepts(*any, "{\"a\": [1, true, null, \"x\\u00e9\\n\"]}<turn|>"));
-  EXPECT_TRUE(Accepts(*any, "  \"just a string\"\n<turn|>"));
+  EXPECT_TRUE(Accepts(*any, "\"just a string\"\n<turn|>"));
+  EXPECT_FALSE(Accepts(*any, " 1<turn|>"));  // no leading whitespace
   EXPECT_TRUE(Accepts(*any, "-12.5e-3<turn|>"));
   EXPECT_FALSE(Accepts(*any, "{\"a\": 1,}<turn|>"));
   EXPECT_FALSE(Accepts(*any, "{'a': 1}<turn|>"));
   EXPECT_FALSE(Accepts(*any, "\"\\ud800\"<turn|>"));  // lone surrogate
   EXPECT_FALSE(Accepts(*any, "\"tab\there\"<turn|>"));
   EXPECT_FALSE(Accepts(*any, "{\"a\": 1}<tool_call|>"));
+  EXPECT_TRUE(
+      Accepts(*any, "[" + std::string(kMaxWhitespace, ' ') + "1]<turn|>"));
   EXPECT_FALSE(
-      Accepts(*any, std::string(kMaxWhitespace + 1, ' ') + "1<turn|>"));
+      Accepts(*any, "[" + std::string(kMaxWhitespace + 1, ' ') + "1]<turn|>"));
   auto obj = Grammar::ForJsonSchema(json::parse(R"({"type": "object",
       "properties": {"name": {"type": "string"}, "n": {"type": "integer"}},
       "required": ["name"]})"));

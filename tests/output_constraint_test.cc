@@ -153,7 +153,7 @@ TEST(OutputConstraintTest, StructuredOutputMatchesItsSchema) {
       auto schema = JsonSchema::Compile(json::parse(text), "schema");
       ASSERT_TRUE(schema.ok());
       int complete = 0;
-      const int seeds = path == Golden() ? 8 : 2;
+      const int seeds = path == Golden() ? 8 : 5;
       for (int seed = 0; seed < seeds; ++seed) {
         auto s = engine->NewSession();
         ASSERT_TRUE(s.ok());

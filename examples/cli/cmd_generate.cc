@@ -151,8 +151,9 @@ int RunGenerate(int argc, char** argv, bool interactive) {
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
                 "--frequency-penalty", "--tools", "--max-input-mb", "--image",
                 "--audio", "--image-budget"});
+  flags.insert({"--tool-choice", "--json-schema"});
   Status s = args.Parse(argc, argv, 2, flags,
-                        {"--think", "--no-stats", "--ignore-eos"});
+                        {"--think", "--no-stats", "--ignore-eos", "--json"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
@@ -181,11 +182,20 @@ int RunGenerate(int argc, char** argv, bool interactive) {
     if (!t.ok()) return Fail(t.status());
     so.tools_json = *t;
   }
+  if (args.Has("--tool-choice")) so.tool_choice = args.Get("--tool-choice");
   StatusOr<std::shared_ptr<Engine>> engine = LoadEngine(eo);
   if (!engine.ok()) return Fail(engine.status());
   GenerateOptions go;
   go.max_tokens = static_cast<int>(n);
   go.ignore_eos = args.Has("--ignore-eos");
+  if (args.Has("--json-schema")) {
+    StatusOr<std::string> t =
+        ReadTextFile(args.Get("--json-schema"), max_bytes);
+    if (!t.ok()) return Fail(t.status());
+    go.json_schema = *t;
+  } else if (args.Has("--json")) {
+    go.json_schema = R"({"type": "object"})";
+  }
   go.sampling = (*engine)->DefaultSampling();
   if (!(s = SamplingFlags(args, &go.sampling)).ok()) return Fail(s);
   StatusOr<std::unique_ptr<Session>> session = (*engine)->NewSession(so);

@@ -440,6 +440,7 @@ GrammarState Grammar::Start(int tool) const {
     v.kind = kValue;
     v.node = static_cast<uint16_t>(root_);
     s.frames[s.depth++] = v;
+    s.ws = kMaxWhitespace;  // the answer starts with the value itself
   }
   return s;
 }
@@ -514,15 +515,46 @@ int Grammar::StringStep(GrammarSyntax syntax, uint32_t* sub, uint32_t* count,
   return 0;
 }
 
-bool Grammar::AtStringGround(const GrammarState& s, uint32_t* count,
-                             uint32_t* min_len, uint32_t* max_len) const {
+bool Grammar::AtRunGround(const GrammarState& s, int* kind, uint32_t* count,
+                          uint32_t* max_len) const {
   if (s.depth == 0) return false;
   const GrammarFrame& f = s.frames[s.depth - 1];
-  if (f.kind != kString || f.b != 0) return false;
-  *count = f.a;
-  *min_len = nodes_[f.node].min_length;
-  *max_len = nodes_[f.node].max_length;
-  return true;
+  const bool json_syntax = syntax_ == GrammarSyntax::kJson;
+  if (f.kind == kString && f.b == 0) {
+    *kind = json_syntax ? kRunJsonString : kRunGemmaString;
+    *count = f.a;
+    *max_len = nodes_[f.node].max_length;
+    return true;
+  }
+  // An undeclared key once it no longer spells a declared one.
+  if (f.kind == kKey && f.a == kOffTrie && (f.phase & kGenericAlive) &&
+      !(f.phase & kGenericClosed) &&
+      (!json_syntax || ((f.phase & kGenericOpen) && f.b == 0))) {
+    *kind = json_syntax ? kRunJsonKey : kRunIdentKey;
+    *count = f.c;
+    *max_len = kMaxGenericKey;
+    return true;
+  }
+  return false;
+}
+
+int Grammar::RunStep(int kind, uint32_t* sub, uint32_t* count, int sym) {
+  switch (kind) {
+    case kRunGemmaString:
+      return StringStep(GrammarSyntax::kGemmaToolCall, sub, count, 0,
+                        kUnbounded, sym);
+    case kRunJsonKey:
+      if (sym == '\\') return -1;  // as in Step: no escapes in keys
+      [[fallthrough]];
+    case kRunJsonString:
+      return StringStep(GrammarSyntax::kJson, sub, count, 0, kUnbounded, sym);
+    default:  // kRunIdentKey
+      if (IsIdent(sym)) {
+        ++*count;
+        return 0;
+      }
+      return sym == ':' ? 1 : -1;
+  }
 }
 
 bool Grammar::Push(GrammarState* s, const GrammarFrame& f) const {

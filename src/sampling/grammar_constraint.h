@@ -135,10 +135,24 @@ class Grammar {
   GrammarState Start(int tool = -1) const;
   bool Step(GrammarState* state, int sym) const;
   bool StepBytes(GrammarState* state, std::string_view bytes) const;
-  // Whether the state is inside string content with nothing pending (no
-  // partial UTF-8, escape or marker prefix): see TokenMask's fast path.
-  bool AtStringGround(const GrammarState& state, uint32_t* count,
-                      uint32_t* min_len, uint32_t* max_len) const;
+  // Runs of free text, where what may follow depends only on how long the
+  // run is: string content (per syntax) and undeclared keys (JSON keys
+  // without escapes, Gemma's identifier keys).
+  enum RunKind {
+    kRunGemmaString,
+    kRunJsonString,
+    kRunJsonKey,
+    kRunIdentKey,
+    kNumRunKinds
+  };
+  // Whether the state is inside such a run with nothing pending (no
+  // partial UTF-8, escape or marker prefix): TokenMasker's fast path.
+  // `count` is the run's length so far, `max_len` its limit.
+  bool AtRunGround(const GrammarState& state, int* kind, uint32_t* count,
+                   uint32_t* max_len) const;
+  // One step of a run from its ground state without limits: -1 refused,
+  // 0 still inside (ground again when *sub is 0), 1 the run ended.
+  static int RunStep(int kind, uint32_t* sub, uint32_t* count, int sym);
 
   const std::vector<std::string>& tool_names() const { return tool_names_; }
   int ToolIndex(const std::string& name) const;
@@ -149,7 +163,6 @@ class Grammar {
   // -1 rejected, 0 inside the string, 1 the string closed.
   static int StringStep(GrammarSyntax syntax, uint32_t* sub, uint32_t* count,
                         uint32_t min_len, uint32_t max_len, int sym);
-  static bool SubstateIsGround(uint32_t sub) { return sub == 0; }
 
  private:
   // A schema node compiled for one syntax.

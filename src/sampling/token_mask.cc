@@ -66,8 +66,9 @@ std::unique_ptr<TokenVocab> TokenVocab::Build(const Tokenizer& tok,
     v->text_[id] = std::move(text);
   }
   v->BuildTrie();
-  v->BuildStringClasses(GrammarSyntax::kGemmaToolCall);
-  v->BuildStringClasses(GrammarSyntax::kJson);
+  for (int kind = 0; kind < Grammar::kNumRunKinds; ++kind) {
+    v->BuildRunClasses(kind);
+  }
   return v;
 }
 
@@ -111,8 +112,8 @@ void TokenVocab::BuildTrie() {
   }
 }
 
-void TokenVocab::BuildStringClasses(GrammarSyntax syntax) {
-  StringClasses& sc = strings_[static_cast<int>(syntax)];
+void TokenVocab::BuildRunClasses(int kind) {
+  StringClasses& sc = runs_[kind];
   const size_t words = (static_cast<size_t>(size()) + 63) / 64;
   sc.interior.assign(kBuckets, TokenBits(words, 0));
   for (int id = 0; id < size(); ++id) {
@@ -120,11 +121,11 @@ void TokenVocab::BuildStringClasses(GrammarSyntax syntax) {
     uint32_t sub = 0, count = 0;
     int r = 0;
     for (unsigned char c : text_[id]) {
-      r = Grammar::StringStep(syntax, &sub, &count, 0, kUnbounded, c);
+      r = Grammar::RunStep(kind, &sub, &count, c);
       if (r != 0) break;
     }
-    if (r < 0) continue;  // never inside a string
-    if (r == 1 || !Grammar::SubstateIsGround(sub)) {
+    if (r < 0) continue;  // never inside such a run
+    if (r == 1 || sub != 0) {
       sc.boundary.push_back(id);
       continue;
     }
@@ -140,7 +141,7 @@ size_t TokenVocab::MemoryBytes() const {
              depth_.size() * 2 + end_.size() * 4 + token_.size() * 4;
   for (const std::string& t : text_)
     b += sizeof(std::string) + (t.size() > 15 ? t.capacity() : 0);
-  for (const StringClasses& sc : strings_) {
+  for (const StringClasses& sc : runs_) {
     b += sc.interior.size() * sc.interior[0].size() * 8 +
          sc.long_interior.size() * 8 + sc.boundary.size() * 4;
   }
@@ -166,11 +167,11 @@ bool TokenMasker::Step(GrammarState* state, int id) const {
 
 const TokenBits& TokenMasker::Allowed(const GrammarState& state) {
   const size_t words = (static_cast<size_t>(vocab_.size()) + 63) / 64;
-  uint32_t count = 0, min_len = 0, max_len = 0;
-  if (grammar_.AtStringGround(state, &count, &min_len, &max_len)) {
-    // Inside a string: the interior tokens that fit, then the few others.
-    const TokenVocab::StringClasses& sc =
-        vocab_.strings_[static_cast<int>(grammar_.syntax())];
+  int kind = 0;
+  uint32_t count = 0, max_len = 0;
+  if (grammar_.AtRunGround(state, &kind, &count, &max_len)) {
+    // Inside a run: the interior tokens that fit, then the few others.
+    const TokenVocab::StringClasses& sc = vocab_.runs_[kind];
     const uint32_t room = max_len == kUnbounded ? kUnbounded : max_len - count;
     bits_.assign(words, 0);
     const int last = TokenVocab::kBuckets - 1;

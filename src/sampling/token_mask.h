@@ -71,7 +71,7 @@ class TokenVocab {
   friend class TokenMasker;
   TokenVocab() = default;
   void BuildTrie();
-  void BuildStringClasses(GrammarSyntax syntax);
+  void BuildRunClasses(int kind);
 
   std::vector<int8_t> kind_;
   std::vector<int16_t> symbol_;
@@ -86,16 +86,16 @@ class TokenVocab {
   std::vector<int32_t> token_;
   std::unordered_map<int, std::vector<int>> same_text_;
   int max_depth_ = 0;
-  // Per syntax: interior tokens by code points (bucket k < kBuckets - 1:
-  // exactly k; the last bucket: kBuckets - 1 or more, with the exact
-  // counts in long_interior_), and boundary tokens.
+  // Per run kind (Grammar::RunKind): interior tokens by length (bucket k <
+  // kBuckets - 1: exactly k; the last bucket: kBuckets - 1 or more, with the
+  // exact counts in long_interior_), and boundary tokens.
   static constexpr int kBuckets = 17;
   struct StringClasses {
     std::vector<TokenBits> interior;  // [kBuckets]
     std::vector<std::pair<int, uint32_t>> long_interior;
     std::vector<int> boundary;
   };
-  StringClasses strings_[2];
+  StringClasses runs_[Grammar::kNumRunKinds];
 };
 
 class TokenMasker {
