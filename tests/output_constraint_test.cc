@@ -4,6 +4,9 @@
 // tool's schema, over seeds and temperatures up to 1.5, in every
 // tool_choice mode; structured output is JSON matching its schema; bad
 // schemas and choices are refused up front.
+#include "src/sampling/output_constraint.h"
+
+#include <algorithm>
 #include <string>
 
 #include "facet/facet.h"
@@ -257,6 +260,83 @@ TEST(OutputConstraintTest, AutoWithoutCallsIsTheFreeAnswer) {
     ++same;
   }
   EXPECT_GT(same, 0);
+}
+
+// The modes' state machine on the demo vocabulary: a thought channel may
+// come first in required mode, free text never spells a marker with plain
+// tokens, and after a required call only another call or the wait for
+// its response may follow.
+TEST(OutputConstraintTest, ModesStateMachine) {
+  auto tok = Tokenizer::ForModelPath(Demo());
+  ASSERT_TRUE(tok.ok());
+  auto vocab = TokenVocab::Build(**tok, (*tok)->vocab_size());
+  auto tools = Grammar::ForTools(json::parse(kTools));
+  ASSERT_TRUE(tools.ok());
+  const int V = vocab->size();
+  std::vector<float> logits(V);
+  auto allowed = [&](OutputConstraint* c) {
+    std::fill(logits.begin(), logits.end(), 0.f);
+    EXPECT_TRUE(c->Apply(logits.data(), V).ok());
+    std::vector<int> ids;
+    for (int id = 0; id < V; ++id) {
+      if (logits[id] == 0.f) ids.push_back(id);
+    }
+    return ids;
+  };
+  auto ids = [&](const std::string& text) {
+    auto r = (*tok)->Encode(text, false, false);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  OutputConstraintSpec spec;
+  spec.tools = &*tools;
+  spec.mode = ToolChoiceMode::kRequired;
+  spec.thinking = true;
+  OutputConstraint c(*vocab, spec);
+  EXPECT_EQ(allowed(&c),
+            (std::vector<int>{vocab->channel_open, vocab->tool_call_open}));
+  ASSERT_TRUE(c.Accept(vocab->channel_open));
+  // In the thought the turn cannot end, and plain tokens cannot close it.
+  std::vector<int> free = allowed(&c);
+  EXPECT_EQ(std::count(free.begin(), free.end(), vocab->end_ids[0]), 0);
+  const std::vector<int> spelled = ids("a <channel|>");
+  ASSERT_GT(spelled.size(), 2u);
+  for (size_t i = 0; i + 1 < spelled.size(); ++i) {
+    EXPECT_TRUE(c.Accept(spelled[i]));
+  }
+  EXPECT_FALSE(c.Accept(spelled.back()));
+  ASSERT_TRUE(c.Accept(ids(" ok")[0]));
+  ASSERT_TRUE(c.Accept(vocab->channel_close));
+  EXPECT_EQ(allowed(&c),
+            (std::vector<int>{vocab->channel_open, vocab->tool_call_open}));
+  ASSERT_TRUE(c.Accept(vocab->tool_call_open));
+  const int quote = (*tok)->TokenId("<|\"|>");
+  const int end = (*tok)->TokenId("<tool_call|>");
+  std::vector<int> call = ids("call:search{terms:[");
+  call.push_back(quote);
+  for (int id : ids("x")) call.push_back(id);
+  call.push_back(quote);
+  for (int id : ids("]}")) call.push_back(id);
+  call.push_back(end);
+  for (int id : call) {
+    const std::vector<int> ok = allowed(&c);
+    ASSERT_TRUE(std::binary_search(ok.begin(), ok.end(), id))
+        << (*tok)->Piece(id);
+    ASSERT_TRUE(c.Accept(id));
+  }
+  std::vector<int> after = {vocab->tool_call_open, vocab->tool_response};
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(allowed(&c), after);
+
+  // none: the call token is masked; auto: free text is left alone.
+  spec.mode = ToolChoiceMode::kNone;
+  OutputConstraint none(*vocab, spec);
+  free = allowed(&none);
+  EXPECT_EQ(std::count(free.begin(), free.end(), vocab->tool_call_open), 0);
+  EXPECT_EQ(static_cast<int>(free.size()), V - 1);
+  spec.mode = ToolChoiceMode::kAuto;
+  OutputConstraint open(*vocab, spec);
+  EXPECT_EQ(static_cast<int>(allowed(&open).size()), V);
 }
 
 }  // namespace

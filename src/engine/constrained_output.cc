@@ -56,7 +56,12 @@ Status CompileSessionTools(Session::Impl* s) {
 }
 
 StatusOr<GenerateConstraint> MakeGenerateConstraint(
-    const Session::Impl& s, const GenerateOptions& options) {
+    Session::Impl& s, const GenerateOptions& options) {
+  const bool have_tools = s.chat.tools.is_array() && !s.chat.tools.empty();
+  if (s.tool_grammar == nullptr && have_tools &&
+      s.options.constrain_tool_calls) {
+    FACET_RETURN_IF_ERROR(CompileSessionTools(&s));
+  }
   GenerateConstraint out;
   OutputConstraintSpec spec;
   const std::string& choice =
@@ -81,8 +86,7 @@ StatusOr<GenerateConstraint> MakeGenerateConstraint(
     out.json = std::make_unique<Grammar>(std::move(g));
     spec.json = out.json.get();
   }
-  const bool none = spec.mode == ToolChoiceMode::kNone &&
-                    s.chat.tools.is_array() && !s.chat.tools.empty();
+  const bool none = spec.mode == ToolChoiceMode::kNone && have_tools;
   if (spec.tools == nullptr && spec.json == nullptr && !none) return out;
   out.constraint =
       std::make_unique<OutputConstraint>(ConstraintVocab(*s.engine), spec);

@@ -21,12 +21,13 @@ Status CompileSessionTools(Session::Impl* s);
 
 // What one Generate is constrained by; constraint is null when nothing is
 // (no tools and no json_schema: the token loop is exactly the free one).
+// Tools set after NewSession (a restored session's) are compiled here.
 struct GenerateConstraint {
   std::unique_ptr<Grammar> json;
   std::unique_ptr<OutputConstraint> constraint;
 };
 StatusOr<GenerateConstraint> MakeGenerateConstraint(
-    const Session::Impl& s, const GenerateOptions& options);
+    Session::Impl& s, const GenerateOptions& options);
 
 // Samples the next token from `logits` under `constraint` (may be null):
 // masks what may not come next, and samples again (with that token
