@@ -113,10 +113,14 @@ Status Answer(Session* session, const GenerateOptions& base, bool show_stats) {
   if (!r.ok()) return r.status();
   if (show_stats) {
     Stats st = session->stats();
+    std::string cached;
+    if (st.cached_prompt_tokens > 0) {
+      cached = " (" + std::to_string(st.cached_prompt_tokens) + " cached)";
+    }
     std::fprintf(stderr,
-                 "[%lld prompt tokens, %.1f tok/s prefill, first token %.2f "
+                 "[%lld prompt tokens%s, %.1f tok/s prefill, first token %.2f "
                  "s; %lld tokens, %.1f tok/s decode; %s]\n",
-                 static_cast<long long>(st.prompt_tokens),
+                 static_cast<long long>(st.prompt_tokens), cached.c_str(),
                  st.prefill_tokens_per_s, st.time_to_first_token_s,
                  static_cast<long long>(st.generated_tokens),
                  st.decode_tokens_per_s, StopName(r->stop_reason));
@@ -150,7 +154,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   flags.insert({"-p", "-f", "-n", "--system", "--temp", "--top-k", "--top-p",
                 "--min-p", "--seed", "--repeat-penalty", "--presence-penalty",
                 "--frequency-penalty", "--tools", "--max-input-mb", "--image",
-                "--audio", "--image-budget"});
+                "--audio", "--image-budget", "--prompt-cache"});
   flags.insert({"--tool-choice", "--json-schema"});
   Status s = args.Parse(argc, argv, 2, flags,
                         {"--think", "--no-stats", "--ignore-eos", "--json"});
@@ -177,6 +181,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   if (!(s = args.GetInt("-n", 1, 1 << 24, &n)).ok()) return Fail(s);
   so.system_prompt = args.Get("--system");
   so.enable_thinking = args.Has("--think");
+  so.prompt_cache_path = args.Get("--prompt-cache");
   if (args.Has("--tools")) {
     StatusOr<std::string> t = ReadTextFile(args.Get("--tools"), max_bytes);
     if (!t.ok()) return Fail(t.status());
@@ -238,8 +243,9 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   if (isatty(0)) {
     std::fprintf(stderr,
                  "facet chat: type a message; /image PATH [budget] and "
-                 "/audio PATH attach media to the next message; /reset "
-                 "starts over, /exit quits, Ctrl-C stops an answer.\n");
+                 "/audio PATH attach media to the next message; /save PATH "
+                 "and /load PATH keep a conversation; /reset starts over, "
+                 "/exit quits, Ctrl-C stops an answer.\n");
   }
   std::string line = prompt;
   bool have = !prompt.empty();
@@ -254,6 +260,25 @@ int RunGenerate(int argc, char** argv, bool interactive) {
     if (line == "/reset") {
       (*session)->Reset();
       std::fputs("(conversation cleared)\n", stdout);
+      continue;
+    }
+    if (line.rfind("/save ", 0) == 0 || line.rfind("/load ", 0) == 0) {
+      const std::string path = line.substr(6);
+      if (line[1] == 's') {
+        s = (*session)->Save(path);
+        if (s.ok()) std::printf("(saved to %s)\n", path.c_str());
+      } else {
+        StatusOr<std::unique_ptr<Session>> r =
+            (*engine)->RestoreSession(path, so);
+        s = r.status();
+        if (r.ok()) {
+          *session = std::move(r).value();
+          std::printf("(restored %lld positions from %s)\n",
+                      static_cast<long long>((*session)->position()),
+                      path.c_str());
+        }
+      }
+      if (!s.ok()) std::fprintf(stderr, "facet: %s\n", s.ToString().c_str());
       continue;
     }
     if (line.rfind("/image ", 0) == 0 || line.rfind("/audio ", 0) == 0) {

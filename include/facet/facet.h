@@ -38,6 +38,11 @@ struct EngineOptions {
   // alone) or a llama.cpp mmproj GGUF. Empty: the model's own folder when
   // it holds them (a GGUF model file has none: name its mmproj here).
   std::string mmproj_path;
+  // Memory for the shared prefix cache: the KV entries of the system turn
+  // (system prompt and tool declarations) that sessions prefilled, reused
+  // by later sessions that start with the same tokens instead of being
+  // prefilled again (least recently used out first). 0 = off.
+  uint64_t prefix_cache_bytes = uint64_t{256} << 20;
 };
 
 struct SessionOptions {
@@ -60,6 +65,11 @@ struct SessionOptions {
   std::string tool_choice = "auto";
   // Time every op category (Stats::op_seconds); costs a clock read per op.
   bool profile = false;
+  // A file of prompt KV entries, as llama.cpp's --prompt-cache: the first
+  // prompt this session prefills reuses the file's entries when it starts
+  // with the file's tokens, and the file is then rewritten with the new
+  // prompt's. Empty = none.
+  std::string prompt_cache_path;
 };
 
 // How the next token is chosen. Engine::DefaultSampling() returns the
@@ -175,6 +185,9 @@ struct Stats {
   double prefill_tokens_per_s = 0;
   double decode_tokens_per_s = 0;
   int64_t position = 0;  // tokens in the KV cache
+  // Of prompt_tokens, how many were taken from the prefix cache or the
+  // prompt cache file instead of being computed.
+  int64_t cached_prompt_tokens = 0;
   // With SessionOptions::profile: seconds per op category since the
   // session started.
   std::map<std::string, double> op_seconds;
@@ -255,6 +268,14 @@ class Engine {
   // shared_ptr<Engine> is gone.
   StatusOr<std::unique_ptr<Session>> NewSession(
       const SessionOptions& options = SessionOptions()) const;
+  // A session continuing the conversation Session::Save wrote to `path`.
+  // Its context length is the saved one unless `options` asks for more;
+  // the chat state (thinking, tools) comes from the file. kNotFound (no
+  // file), kFailedPrecondition (saved from another model: the message
+  // says which), kDataLoss (corrupt or truncated file).
+  StatusOr<std::unique_ptr<Session>> RestoreSession(
+      const std::string& path,
+      const SessionOptions& options = SessionOptions()) const;
 
   struct Impl;
 
@@ -308,6 +329,11 @@ class Session {
 
   // Forgets the conversation (position back to 0); keeps the memory.
   void Reset();
+  // Writes the conversation (KV cache, token history, chat state) to
+  // `path`, with a header naming the model (a fingerprint of its weights'
+  // metadata) and the format version. Engine::RestoreSession reads it.
+  // kFailedPrecondition with turns queued but not yet generated from.
+  Status Save(const std::string& path) const;
 
   int64_t position() const;
   int64_t context_length() const;

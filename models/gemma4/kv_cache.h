@@ -6,6 +6,7 @@
 #define FACET_MODELS_GEMMA4_KV_CACHE_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "facet/status.h"
@@ -31,6 +32,17 @@ class KvCache {
   // rings as long as the context) keep everything.
   int64_t MaxRollback() const { return max_rollback_; }
 
+  // The K/V rows a continuation at position n needs, appended to `out`:
+  // per KV-owning layer, every held position of [0, n) (all of them on
+  // full layers, the ring's last slots on sliding layers).
+  // Format: per store, int64 first position, then K rows and V rows of
+  // positions [first, n), each [n_kv][head_dim] f32.
+  void Export(int64_t n, std::string* out) const;
+  // Reads what Export(n) wrote (for the same model, any context >= n and
+  // chunk size). Sets *floor to the lowest position a later rollback may
+  // reach (what the imported rings cover). kDataLoss on a size mismatch.
+  Status Import(int64_t n, const std::string& data, int64_t* floor);
+
   // Bytes a cache for `context` positions would take (what `facet info`
   // reports), without allocating.
   static uint64_t BytesFor(const Gemma4Config& c, int64_t context,
@@ -52,6 +64,7 @@ class KvCache {
 
   int64_t context_ = 0;
   int max_chunk_ = 0;
+  int64_t window_ = 0;
   int64_t max_rollback_ = 0;
   std::vector<int> store_of_;  // per layer: index into stores_
   std::vector<Store> stores_;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "models/gemma4/generation_defaults.h"
 #include "models/gemma4/kv_cache.h"
 #include "models/gemma4/model.h"
-#include "models/gemma4/text.h"
-#include "models/gemma4/generation_defaults.h"
 #include "models/gemma4/model_info.h"
+#include "models/gemma4/text.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {
@@ -55,6 +55,11 @@ class State : public ModelState {
                              std::to_string(position_));
     }
     // Position 0 needs nothing of the cache.
+    if (pos > 0 && pos < floor_) {
+      return FailedPrecondition(
+          "position " + std::to_string(pos) +
+          " is before what the restored sliding-window cache holds");
+    }
     if (pos > 0 && position_ - pos > cache.MaxRollback()) {
       return FailedPrecondition(
           "rolling back " + std::to_string(position_ - pos) +
@@ -62,15 +67,29 @@ class State : public ModelState {
           std::to_string(cache.MaxRollback()) + ")");
     }
     position_ = pos;
+    if (pos == 0) floor_ = 0;
     return OkStatus();
   }
   std::map<std::string, double> ProfileSeconds() const override {
     return scratch.profile.seconds;
   }
+  void ExportKv(std::string* out) const override {
+    cache.Export(position_, out);
+  }
+  Status ImportKv(int64_t n, const std::string& data) override {
+    position_ = 0;
+    floor_ = 0;
+    int64_t floor = 0;
+    FACET_RETURN_IF_ERROR(cache.Import(n, data, &floor));
+    position_ = n;
+    floor_ = floor;
+    return OkStatus();
+  }
   void Advance(int n) { position_ += n; }
 
   KvCache cache;
   Scratch scratch;
+  int64_t floor_ = 0;  // lowest rollback target after an import
 };
 
 class Gemma4ChatFormat : public ChatFormat {
@@ -135,10 +154,9 @@ class TextModel : public LanguageModel {
     soft.is_soft = batch.soft;
     soft.embeds = batch.soft_embeds;
     soft.block = batch.block;
-    FACET_RETURN_IF_ERROR(decoder_->Forward(batch.tokens, batch.n,
-                                            s->position(), &s->cache,
-                                            &s->scratch, pool, logits,
-                                            all_logits, &soft));
+    FACET_RETURN_IF_ERROR(
+        decoder_->Forward(batch.tokens, batch.n, s->position(), &s->cache,
+                          &s->scratch, pool, logits, all_logits, &soft));
     s->Advance(batch.n);
     return OkStatus();
   }

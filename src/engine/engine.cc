@@ -5,6 +5,7 @@
 
 #include "facet/facet.h"
 #include "src/engine/engine_impl.h"
+#include "src/engine/session_file.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
@@ -70,6 +71,11 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
                              " wide embeddings, but the text model is " +
                              std::to_string(impl->model->hidden_size()) +
                              " wide");
+    }
+    impl->fingerprint = ModelFingerprint(impl->model->info());
+    if (options.prefix_cache_bytes > 0) {
+      impl->prefix_cache =
+          std::make_unique<PrefixCache>(options.prefix_cache_bytes);
     }
     // A model file without a tokenizer still computes logits from ids.
     StatusOr<std::unique_ptr<Tokenizer>> tok =

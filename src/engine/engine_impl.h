@@ -15,6 +15,7 @@
 #include "kernels/parallel.h"
 #include "src/engine/language_model.h"
 #include "src/engine/media_encoder.h"
+#include "src/engine/prefix_cache.h"
 #include "src/engine/prompt_ids.h"
 #include "src/sampling/grammar_constraint.h"
 #include "src/sampling/token_mask.h"
@@ -24,8 +25,10 @@ namespace facet {
 
 struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
-  std::unique_ptr<Tokenizer> tokenizer;   // null when the file has none
-  std::unique_ptr<MediaEncoder> encoder;  // null: text only
+  std::unique_ptr<Tokenizer> tokenizer;       // null when the file has none
+  std::unique_ptr<MediaEncoder> encoder;      // null: text only
+  std::unique_ptr<PrefixCache> prefix_cache;  // null: off
+  std::string fingerprint;                    // ModelFingerprint of the model
   int num_threads = 1;
   // Shared by all sessions; the pool runs one job at a time. Null with
   // one thread.
@@ -70,6 +73,17 @@ inline constexpr int kMaxImageSoftTokens = 1120;
 // filling the soft-token `spans` with the rows of s->media (an image span
 // is never split across chunks on models that attend within images both
 // ways). `logits` gets [n][vocab] or the last row's [vocab].
+// A turn's prompt: PrefillPositions with the prefix cache and the prompt
+// cache file. When the session is empty, the longest cached prefix of
+// `ids` is imported instead of computed; `boundary` (0 = none) is where
+// the system turn ends: that prefix is added to the cache. Returns the
+// number of positions taken from a cache.
+StatusOr<int64_t> PrefillPrompt(
+    Session::Impl* s, const std::vector<int>& ids,
+    const std::vector<SoftSpan>& spans, size_t boundary,
+    std::vector<float>* logits,
+    const std::function<void(int64_t, int64_t)>& progress);
+
 Status PrefillPositions(Session::Impl* s, const std::vector<int>& ids,
                         const std::vector<SoftSpan>& spans,
                         std::vector<float>* logits, bool all_logits,

@@ -274,7 +274,9 @@ namespace {
 // The ids of the queued turns (and the close of the last model turn),
 // with their soft-token spans.
 StatusOr<std::vector<int>> AppendedIds(const Session::Impl& s,
-                                       std::vector<SoftSpan>* spans) {
+                                       std::vector<SoftSpan>* spans,
+                                       size_t* boundary) {
+  *boundary = 0;
   const Tokenizer& tok = *s.engine->tokenizer;
   const ChatFormat& format = s.engine->model->chat_format();
   const int64_t position = s.state->position();
@@ -328,6 +330,22 @@ StatusOr<std::vector<int>> AppendedIds(const Session::Impl& s,
   std::vector<int> ids;
   FACET_RETURN_IF_ERROR(AppendPromptIds(prompt, tok, &ids, spans));
   if (ids.empty()) return FailedPrecondition("nothing to generate from");
+  if (s.history.empty() && s.tokens.empty()) {
+    // Where the system turn (system prompt, tool declarations) ends: the
+    // prefix sessions share, for the prefix cache.
+    std::vector<gemma4::ChatMessage> head;
+    if (!s.pending.empty() &&
+        s.pending[0].role == gemma4::ChatMessage::kSystem) {
+      head.push_back(s.pending[0]);
+    }
+    std::vector<int> head_ids;
+    if (AppendPromptIds(format.Render(head, s.chat, false), tok, &head_ids)
+            .ok() &&
+        head_ids.size() > 1 && head_ids.size() < ids.size() &&
+        std::equal(head_ids.begin(), head_ids.end(), ids.begin())) {
+      *boundary = head_ids.size();
+    }
+  }
   return ids;
 }
 
@@ -355,10 +373,13 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
 
   // 1. The queued turns as token ids, then prefill.
   std::vector<SoftSpan> spans;
-  FACET_ASSIGN_OR_RETURN(std::vector<int> ids, AppendedIds(s, &spans));
+  size_t boundary = 0;
+  FACET_ASSIGN_OR_RETURN(std::vector<int> ids,
+                         AppendedIds(s, &spans, &boundary));
   std::vector<float> logits;
-  FACET_RETURN_IF_ERROR(PrefillPositions(&s, ids, spans, &logits, false,
-                                         options.on_prefill_progress));
+  FACET_ASSIGN_OR_RETURN(const int64_t cached,
+                         PrefillPrompt(&s, ids, spans, boundary, &logits,
+                                       options.on_prefill_progress));
   s.media.clear();
   s.tokens.insert(s.tokens.end(), ids.begin(), ids.end());
   for (gemma4::ChatMessage& m : s.pending) s.history.push_back(std::move(m));
@@ -443,6 +464,7 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
 
   const auto t_end = Clock::now();
   s.stats.prompt_tokens = static_cast<int64_t>(ids.size());
+  s.stats.cached_prompt_tokens = cached;
   s.stats.generated_tokens = generated;
   s.stats.time_to_first_token_s = Seconds(t_start, t_first);
   s.stats.prefill_tokens_per_s =

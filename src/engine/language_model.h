@@ -39,6 +39,13 @@ class ModelState {
   virtual Status Truncate(int64_t pos) = 0;
   // How far back Truncate can always go from the current position.
   virtual int64_t MaxRollback() const = 0;
+  // The KV entries that continuing at position() needs, as bytes (for
+  // the prefix cache and saved sessions).
+  virtual void ExportKv(std::string* out) const = 0;
+  // Makes this state hold the `n` positions `data` (ExportKv of a state of
+  // the same model) describes. kDataLoss when it does not fit; the state
+  // is then empty (position 0).
+  virtual Status ImportKv(int64_t n, const std::string& data) = 0;
   // Seconds per op category, when profiling was asked for.
   virtual std::map<std::string, double> ProfileSeconds() const = 0;
 

@@ -3,6 +3,7 @@
 #include "facet/facet.h"
 #include "src/engine/constrained_output.h"
 #include "src/engine/engine_impl.h"
+#include "src/engine/session_file.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
 
@@ -163,6 +164,180 @@ Status PrefillPositions(Session::Impl* s, const std::vector<int>& tokens,
     if (progress) progress(b, n);
   }
   return OkStatus();
+}
+
+namespace {
+
+// Positions [b, e) of `ids` through PrefillPositions, with their spans.
+Status PrefillRange(Session::Impl* s, const std::vector<int>& ids,
+                    const std::vector<SoftSpan>& spans, size_t b, size_t e,
+                    std::vector<float>* logits,
+                    const std::function<void(int64_t, int64_t)>& progress) {
+  std::vector<int> part(ids.begin() + b, ids.begin() + e);
+  std::vector<SoftSpan> moved;
+  for (SoftSpan sp : spans) {
+    if (sp.start >= e || sp.start + sp.count <= b) continue;
+    if (sp.start < b || sp.start + sp.count > e) {
+      return Internal("a soft-token span crosses a prefill boundary");
+    }
+    sp.start -= b;
+    moved.push_back(sp);
+  }
+  const int64_t total = static_cast<int64_t>(ids.size());
+  std::function<void(int64_t, int64_t)> shifted;
+  if (progress) {
+    shifted = [&](int64_t done, int64_t) { progress(b + done, total); };
+  }
+  return PrefillPositions(s, part, moved, logits, false, shifted);
+}
+
+// Imports a cached prefix of `tokens`; when it covers all of `ids`, the
+// last position is dropped again so that prefill computes its logits.
+int64_t ImportPrefix(Session::Impl* s, const std::vector<int>& tokens,
+                     const std::string& kv, size_t n_ids) {
+  ModelState& state = *s->state;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0 || n > state.context() || !state.ImportKv(n, kv).ok()) {
+    (void)state.Truncate(0);
+    return 0;
+  }
+  if (static_cast<size_t>(n) == n_ids && !state.Truncate(n - 1).ok()) {
+    (void)state.Truncate(0);
+    return 0;
+  }
+  return state.position();
+}
+
+}  // namespace
+
+StatusOr<int64_t> PrefillPrompt(
+    Session::Impl* s, const std::vector<int>& ids,
+    const std::vector<SoftSpan>& spans, size_t boundary,
+    std::vector<float>* logits,
+    const std::function<void(int64_t, int64_t)>& progress) {
+  const Engine::Impl& e = *s->engine;
+  ModelState& state = *s->state;
+  if (state.position() != 0 || ids.empty()) {
+    FACET_RETURN_IF_ERROR(
+        PrefillPositions(s, ids, spans, logits, false, progress));
+    return 0;
+  }
+  // A cached prefix must end before the first soft token.
+  size_t limit = ids.size();
+  for (const SoftSpan& sp : spans) limit = std::min(limit, sp.start);
+  size_t start = 0;
+  std::shared_ptr<const PrefixCache::Entry> hit;
+  if (e.prefix_cache != nullptr) hit = e.prefix_cache->Lookup(ids, limit);
+  KvFile file;
+  bool file_hit = false;
+  const std::string& cache_path = s->options.prompt_cache_path;
+  if (!cache_path.empty()) {
+    StatusOr<KvFile> f = ReadKvFile(cache_path, "prompt", e.fingerprint);
+    if (f.ok() && f->tokens.size() <= limit &&
+        std::equal(f->tokens.begin(), f->tokens.end(), ids.begin()) &&
+        (hit == nullptr || f->tokens.size() > hit->tokens.size())) {
+      file = std::move(f).value();
+      file_hit = true;
+    }
+  }
+  if (file_hit) {
+    start = ImportPrefix(s, file.tokens, file.kv, ids.size());
+  } else if (hit != nullptr) {
+    start = ImportPrefix(s, hit->tokens, hit->kv, ids.size());
+  }
+  const int64_t cached = static_cast<int64_t>(start);
+  if (e.prefix_cache != nullptr && boundary > start && boundary < limit) {
+    // The system turn first, kept for later sessions.
+    FACET_RETURN_IF_ERROR(
+        PrefillRange(s, ids, spans, start, boundary, nullptr, progress));
+    std::string kv;
+    state.ExportKv(&kv);
+    e.prefix_cache->Insert(
+        std::vector<int>(ids.begin(), ids.begin() + boundary), std::move(kv));
+    start = boundary;
+  }
+  FACET_RETURN_IF_ERROR(
+      PrefillRange(s, ids, spans, start, ids.size(), logits, progress));
+  if (!cache_path.empty() && !(file_hit && file.tokens.size() == ids.size())) {
+    KvFile out;
+    out.kind = "prompt";
+    out.fingerprint = e.fingerprint;
+    out.model = e.model->info().path;
+    out.context = state.context();
+    out.tokens = ids;
+    state.ExportKv(&out.kv);
+    FACET_RETURN_IF_ERROR(WriteKvFile(cache_path, out));
+  }
+  return cached;
+}
+
+Status Session::Save(const std::string& path) const {
+  return CatchAll("Session::Save", [&]() -> Status {
+    const Impl& s = *impl_;
+    if (!s.pending.empty()) {
+      return FailedPrecondition(
+          "turns are queued but not generated from; Generate first");
+    }
+    KvFile f;
+    f.kind = "session";
+    f.fingerprint = s.engine->fingerprint;
+    f.model = s.engine->model->info().path;
+    f.context = s.state->context();
+    f.tokens = s.tokens;
+    if (static_cast<int64_t>(s.tokens.size()) != s.state->position()) {
+      return FailedPrecondition(
+          "the session holds positions that are not chat tokens (Prefill "
+          "on raw ids); only chat sessions can be saved");
+    }
+    f.chat = {{"history", HistoryToJson(s.history)},
+              {"close_model_turn", s.close_model_turn},
+              {"enable_thinking", s.chat.enable_thinking},
+              {"empty_thought_prefill", s.chat.empty_thought_prefill},
+              {"tools", s.chat.tools}};
+    s.state->ExportKv(&f.kv);
+    return WriteKvFile(path, f);
+  });
+}
+
+StatusOr<std::unique_ptr<Session>> Engine::RestoreSession(
+    const std::string& path, const SessionOptions& options) const {
+  return CatchAll(
+      "RestoreSession", [&]() -> StatusOr<std::unique_ptr<Session>> {
+        FACET_ASSIGN_OR_RETURN(KvFile f,
+                               ReadKvFile(path, "session", impl_->fingerprint));
+        if (!f.chat.is_object()) return DataLoss(path + ": no chat state");
+        SessionOptions o = options;
+        o.system_prompt.clear();  // the history has it
+        o.tools_json.clear();
+        if (o.context_length == 0) o.context_length = f.context;
+        const int64_t n = static_cast<int64_t>(f.tokens.size());
+        if (o.context_length < n) {
+          return InvalidArgument(
+              "context_length " + std::to_string(o.context_length) +
+              " cannot hold the " + std::to_string(n) + " saved positions");
+        }
+        FACET_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, NewSession(o));
+        Session::Impl& s = *session->impl_;
+        FACET_ASSIGN_OR_RETURN(s.history, HistoryFromJson(f.chat["history"]));
+        const nlohmann::json& c = f.chat;
+        auto flag = [&](const char* k) {
+          return c.contains(k) && c[k].is_boolean() && c[k].get<bool>();
+        };
+        s.close_model_turn = flag("close_model_turn");
+        s.chat.enable_thinking = flag("enable_thinking");
+        s.chat.empty_thought_prefill = flag("empty_thought_prefill");
+        s.chat.tools = c.contains("tools") ? c["tools"] : nlohmann::json();
+        FACET_RETURN_IF_ERROR(impl_->model->chat_format().Validate(s.chat));
+        const int64_t V = impl_->model->vocab_size();
+        for (int t : f.tokens) {
+          if (t < 0 || t >= V) return DataLoss(path + ": token out of range");
+        }
+        Status st = s.state->ImportKv(n, f.kv);
+        if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+        s.tokens = std::move(f.tokens);
+        s.pending.clear();
+        return session;
+      });
 }
 
 Status Session::Decode(int token, std::vector<float>* logits) {
