@@ -495,6 +495,78 @@ static void test_constrained(facet_engine* engine) {
   facet_session_free(s);
 }
 
+/* Save and restore a conversation; the prefix cache across sessions. */
+static void test_save_restore(facet_engine* engine, const char* dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/c_api_test_session.bin", dir);
+  facet_session_options so = facet_session_options_default();
+  so.system_prompt = "You recite the King James Bible, chapter and verse.";
+  facet_session* a = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &a), FACET_OK);
+  if (a == NULL) return;
+  facet_generate_options go = greedy(24);
+  CHECK_STATUS(facet_session_add_message(a, FACET_ROLE_USER, "Genesis 1:1"),
+               FACET_OK);
+  CHECK_STATUS(facet_session_generate(a, &go, NULL, NULL, NULL), FACET_OK);
+  CHECK_STATUS(facet_session_save(a, path), FACET_OK);
+  CHECK_STATUS(facet_session_save(a, NULL), FACET_INVALID_ARGUMENT);
+
+  facet_session* b = NULL;
+  CHECK_STATUS(facet_engine_restore_session(engine, path, NULL, &b), FACET_OK);
+  if (b != NULL) {
+    facet_stats sa = {.struct_size = sizeof(facet_stats)};
+    facet_stats sb = {.struct_size = sizeof(facet_stats)};
+    CHECK_STATUS(facet_session_stats(a, &sa), FACET_OK);
+    CHECK_STATUS(facet_session_stats(b, &sb), FACET_OK);
+    CHECK(sa.position == sb.position && sa.position > 0);
+    /* Both continue the same way. */
+    facet_response* ra = NULL;
+    facet_response* rb = NULL;
+    CHECK_STATUS(facet_session_add_message(a, FACET_ROLE_USER, "And 1:2?"),
+                 FACET_OK);
+    CHECK_STATUS(facet_session_add_message(b, FACET_ROLE_USER, "And 1:2?"),
+                 FACET_OK);
+    CHECK_STATUS(facet_session_generate(a, &go, NULL, NULL, &ra), FACET_OK);
+    CHECK_STATUS(facet_session_generate(b, &go, NULL, NULL, &rb), FACET_OK);
+    CHECK(ra != NULL && rb != NULL &&
+          strcmp(facet_response_text(ra), facet_response_text(rb)) == 0);
+    facet_response_free(ra);
+    facet_response_free(rb);
+    facet_session_free(b);
+  }
+  b = NULL;
+  CHECK_STATUS(
+      facet_engine_restore_session(engine, "/nonexistent/s.bin", NULL, &b),
+      FACET_NOT_FOUND);
+  CHECK(b == NULL);
+  FILE* f = fopen(path, "wb");
+  if (f != NULL) {
+    fputs("not a session", f);
+    fclose(f);
+  }
+  CHECK_STATUS(facet_engine_restore_session(engine, path, NULL, &b),
+               FACET_DATA_LOSS);
+  printf("corrupt session file: %s\n", facet_last_error());
+  remove(path);
+
+  /* A second session with the same system prompt takes it from the
+   * engine's prefix cache. */
+  facet_session* c = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &c), FACET_OK);
+  if (c != NULL) {
+    CHECK_STATUS(facet_session_add_message(c, FACET_ROLE_USER, "Psalm 23:1"),
+                 FACET_OK);
+    CHECK_STATUS(facet_session_generate(c, &go, NULL, NULL, NULL), FACET_OK);
+    facet_stats st = {.struct_size = sizeof(facet_stats)};
+    CHECK_STATUS(facet_session_stats(c, &st), FACET_OK);
+    printf("prefix cache: %lld of %lld prompt tokens cached\n",
+           (long long)st.cached_prompt_tokens, (long long)st.prompt_tokens);
+    CHECK(st.cached_prompt_tokens > 0);
+    facet_session_free(c);
+  }
+  facet_session_free(a);
+}
+
 static void test_context_overflow(facet_engine* engine) {
   facet_session_options so = facet_session_options_default();
   so.context_length = 64;
@@ -561,6 +633,7 @@ int main(int argc, char** argv) {
   test_media_without_encoder(session);
   test_tools(engine);
   test_constrained(engine);
+  test_save_restore(engine, argc > 2 ? argv[2] : ".");
   test_context_overflow(engine);
 
   /* The session outlives its engine handle. */

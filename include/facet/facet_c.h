@@ -126,6 +126,11 @@ typedef struct facet_engine_options {
   /* Optional: called while loading with the fraction done. */
   void (*on_load_progress)(float fraction, void* user_data);
   void* load_progress_user_data;
+  /* Memory for the shared prefix cache: sessions starting with the same
+   * system turn (system prompt, tool declarations) reuse its KV entries
+   * instead of prefilling them again (least recently used out first).
+   * 0 = off; default 256 MiB. */
+  uint64_t prefix_cache_bytes;
 } facet_engine_options;
 
 FACET_C_API facet_engine_options facet_engine_options_default(void);
@@ -219,6 +224,10 @@ typedef struct facet_session_options {
   /* The session's default tool choice: "auto" (NULL), "required", "none"
    * or a tool's name (see facet_generate_options.tool_choice). */
   const char* tool_choice;
+  /* Optional: a prompt cache file, as llama.cpp's --prompt-cache: the
+   * first prompt reuses the file's KV entries when it starts with the
+   * file's tokens, and the file is then rewritten with the new prompt's. */
+  const char* prompt_cache_path;
 } facet_session_options;
 
 FACET_C_API facet_session_options facet_session_options_default(void);
@@ -231,6 +240,21 @@ FACET_C_API void facet_session_free(facet_session* session);
 /* The message of the last failed call on this session ("" if none), owned
  * by the session; valid until its next failing call or facet_session_free. */
 FACET_C_API const char* facet_session_last_error(const facet_session* session);
+
+/* Writes the conversation (KV cache, token history, chat state) to `path`,
+ * with a header naming the model and the format version.
+ * FACET_FAILED_PRECONDITION with turns queued but not yet generated from. */
+FACET_C_API facet_status facet_session_save(facet_session* session,
+                                            const char* path);
+/* A new session continuing the conversation facet_session_save wrote to
+ * `path` (free it with facet_session_free). options may be NULL; its
+ * context length is the saved one unless options ask for more, and the
+ * chat state (thinking, tools) comes from the file. FACET_NOT_FOUND (no
+ * file), FACET_FAILED_PRECONDITION (saved from another model: the message
+ * says which), FACET_DATA_LOSS (corrupt or truncated file). */
+FACET_C_API facet_status facet_engine_restore_session(
+    facet_engine* engine, const char* path,
+    const facet_session_options* options, facet_session** out);
 
 typedef enum facet_role {
   FACET_ROLE_SYSTEM = 0,
@@ -412,6 +436,9 @@ typedef struct facet_stats {
   /* Of the session: */
   int64_t position;       /* tokens in the KV cache */
   int64_t context_length; /* most tokens it can hold */
+  /* Of prompt_tokens, how many came from the prefix cache or the prompt
+   * cache file instead of being computed. */
+  int64_t cached_prompt_tokens;
 } facet_stats;
 
 FACET_C_API facet_status facet_session_stats(const facet_session* session,

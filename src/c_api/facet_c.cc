@@ -287,6 +287,7 @@ facet_status SessionOptionsOf(const ErrorSink& sink,
     FACET_READ(S, options, o, profile);
     FACET_READ(S, options, o, constrain_tool_calls);
     FACET_READ(S, options, o, tool_choice);
+    FACET_READ(S, options, o, prompt_cache_path);
   }
   so->context_length = o.context_length;
   so->prefill_chunk = o.prefill_chunk;
@@ -296,6 +297,9 @@ facet_status SessionOptionsOf(const ErrorSink& sink,
   so->profile = o.profile != 0;
   so->constrain_tool_calls = o.constrain_tool_calls != 0;
   if (o.tool_choice != nullptr) so->tool_choice = o.tool_choice;
+  if (o.prompt_cache_path != nullptr) {
+    so->prompt_cache_path = o.prompt_cache_path;
+  }
   return FACET_OK;
 }
 
@@ -378,6 +382,7 @@ facet_engine_options facet_engine_options_default(void) {
   o.num_threads = d.num_threads;
   o.prefetch = d.prefetch ? 1 : 0;
   o.repack_weights = d.repack_weights ? 1 : 0;
+  o.prefix_cache_bytes = d.prefix_cache_bytes;
   return o;
 }
 
@@ -398,6 +403,7 @@ facet_status facet_engine_create(const facet_engine_options* options,
     FACET_READ(facet_engine_options, options, o, repack_weights);
     FACET_READ(facet_engine_options, options, o, on_load_progress);
     FACET_READ(facet_engine_options, options, o, load_progress_user_data);
+    FACET_READ(facet_engine_options, options, o, prefix_cache_bytes);
     if (Empty(o.model_path)) return Invalid(sink, "model_path is empty");
     facet::EngineOptions eo;
     eo.model_path = o.model_path;
@@ -405,6 +411,7 @@ facet_status facet_engine_create(const facet_engine_options* options,
     eo.num_threads = o.num_threads;
     eo.prefetch = o.prefetch != 0;
     eo.repack_weights = o.repack_weights != 0;
+    eo.prefix_cache_bytes = o.prefix_cache_bytes;
     if (o.on_load_progress != nullptr) {
       auto* fn = o.on_load_progress;
       void* user = o.load_progress_user_data;
@@ -555,11 +562,38 @@ facet_status facet_session_create(facet_engine* engine,
   });
 }
 
+facet_status facet_engine_restore_session(facet_engine* engine,
+                                          const char* path,
+                                          const facet_session_options* options,
+                                          facet_session** out) {
+  const ErrorSink sink = SinkOf(engine);
+  if (out != nullptr) *out = nullptr;
+  return Guard(sink, "facet_engine_restore_session", [&]() -> facet_status {
+    if (engine == nullptr) return Invalid(sink, "engine is NULL");
+    if (Empty(path)) return Invalid(sink, "path is empty");
+    if (out == nullptr) return Invalid(sink, "out is NULL");
+    facet::SessionOptions so;
+    facet_status st = SessionOptionsOf(sink, options, &so);
+    if (st != FACET_OK) return st;
+    return NewSessionHandle(sink, engine->engine->RestoreSession(path, so),
+                            out);
+  });
+}
+
 void facet_session_free(facet_session* session) { delete session; }
 
 const char* facet_session_last_error(const facet_session* session) {
   if (session == nullptr) return "";
   return session->last_error.c_str();
+}
+
+facet_status facet_session_save(facet_session* session, const char* path) {
+  const ErrorSink sink = SinkOf(session);
+  return Guard(sink, "facet_session_save", [&]() -> facet_status {
+    if (session == nullptr) return Invalid(sink, "session is NULL");
+    if (Empty(path)) return Invalid(sink, "path is empty");
+    return FromStatus(sink, session->session->Save(path));
+  });
 }
 
 facet_status facet_session_add_message(facet_session* session, facet_role role,
@@ -868,6 +902,7 @@ facet_status facet_session_stats(const facet_session* session,
     FACET_WRITE(facet_stats, out, position, session->session->position());
     FACET_WRITE(facet_stats, out, context_length,
                 session->session->context_length());
+    FACET_WRITE(facet_stats, out, cached_prompt_tokens, s.cached_prompt_tokens);
     return FACET_OK;
   });
 }
