@@ -1,7 +1,9 @@
 // facet serve through the official `openai` npm client (a client nobody
 // here wrote): model list, a plain answer, a streamed answer (raw chunks
 // and the SDK's stream helper), a tool-call round trip through the
-// history, errors as APIError, and an aborted stream.
+// history, forced tool calls (tool_choice required / named) and
+// response_format (constrained decoding), cached_tokens, errors as
+// APIError, and an aborted stream.
 //
 // usage: node server_openai_test.mjs <facet binary> <model> <client dir>
 // <client dir> holds node_modules/openai (tools/fetch_openai_client.sh).
@@ -169,13 +171,110 @@ await test('prompt over the context, streamed: APIError 400', async () => {
            e.code === 'context_length_exceeded');
 });
 
-await test('unsupported tool_choice: APIError 400', async () => {
+await test('tool_choice naming an unknown tool: APIError 400', async () => {
   await assert.rejects(
     client.chat.completions.create({
       model: 'demo', messages: user('x'), tools,
-      tool_choice: { type: 'function', function: { name: 'get_weather' } } }),
+      tool_choice: { type: 'function', function: { name: 'nope' } } }),
     (e) => e instanceof APIError && e.status === 400 &&
-           e.param === 'tool_choice');
+           e.param === 'tool_choice.function.name');
+});
+
+// The demo model never learned tool calls: constrained decoding makes its
+// calls valid (maxLength keeps the strings short).
+const boundedTools = [{ type: 'function', function: {
+  name: 'get_weather', description: 'The weather of a city',
+  parameters: { type: 'object',
+                properties: { city: { type: 'string', maxLength: 16 } },
+                required: ['city'], additionalProperties: false } } }];
+
+await test('forced tool call (tool_choice required) round trip', async () => {
+  const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const r = await client.chat.completions.create({
+    model: 'demo', messages, tools: boundedTools, tool_choice: 'required',
+    max_tokens: 300, seed: 2 });
+  const m = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.ok(m.tool_calls && m.tool_calls.length >= 1, JSON.stringify(m));
+  messages.push(m);
+  for (const tc of m.tool_calls) {
+    assert.equal(tc.type, 'function');
+    assert.equal(tc.function.name, 'get_weather');
+    assert.equal(typeof tc.function.arguments, 'string');
+    const args = JSON.parse(tc.function.arguments);
+    assert.deepEqual(Object.keys(args), ['city']);
+    assert.ok(typeof args.city === 'string' && args.city.length <= 16);
+    messages.push({ role: 'tool', tool_call_id: tc.id,
+                    content: JSON.stringify({ temp_c: 21 }) });
+  }
+  console.log('     ', m.tool_calls.map((tc) => tc.function.arguments).join(' '));
+  const again = await client.chat.completions.create({
+    model: 'demo', messages, tools: boundedTools, tool_choice: 'none',
+    max_tokens: 16, seed: 1 });
+  assert.equal(typeof again.choices[0].message.content, 'string');
+  assert.ok(!again.choices[0].message.tool_calls);
+  assert.ok(again.usage.prompt_tokens > r.usage.prompt_tokens);
+});
+
+await test('named tool_choice, streamed (SDK helper)', async () => {
+  const runner = client.chat.completions.stream({
+    model: 'demo', messages: user('Weather in Rome?'), tools: boundedTools,
+    tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    max_tokens: 300, seed: 4 });
+  const final = await runner.finalChatCompletion();
+  const calls = final.choices[0].message.tool_calls;
+  assert.ok(calls && calls.length >= 1);
+  for (const tc of calls) {
+    assert.equal(tc.function.name, 'get_weather');
+    assert.equal(typeof JSON.parse(tc.function.arguments).city, 'string');
+  }
+});
+
+await test('response_format json_object parses', async () => {
+  const r = await client.chat.completions.create({
+    model: 'demo', messages: user('Recite Genesis 1:1'), max_tokens: 300,
+    temperature: 0, response_format: { type: 'json_object' } });
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const doc = JSON.parse(r.choices[0].message.content);
+  assert.ok(doc && typeof doc === 'object' && !Array.isArray(doc));
+});
+
+await test('response_format json_schema', async () => {
+  const r = await client.chat.completions.create({
+    model: 'demo', messages: user('Recite Genesis 1:1'), max_tokens: 300,
+    seed: 5, response_format: { type: 'json_schema', json_schema: {
+      name: 'verse', strict: true, schema: {
+        type: 'object', additionalProperties: false,
+        required: ['book', 'verse'],
+        properties: { book: { enum: ['Genesis', 'Exodus'] },
+                      verse: { type: 'integer' } } } } } });
+  const doc = JSON.parse(r.choices[0].message.content);
+  assert.ok(['Genesis', 'Exodus'].includes(doc.book));
+  assert.ok(Number.isInteger(doc.verse));
+  console.log('     ', JSON.stringify(doc));
+});
+
+await test('unsupported schema keyword: APIError 400', async () => {
+  await assert.rejects(
+    client.chat.completions.create({
+      model: 'demo', messages: user('x'), response_format: {
+        type: 'json_schema', json_schema: { name: 's', schema: {
+          type: 'string', pattern: '^a' } } } }),
+    (e) => e instanceof APIError && e.status === 400 &&
+           e.param === 'response_format' && /pattern/.test(e.message));
+});
+
+await test('cached_tokens: a repeated system prompt', async () => {
+  const messages = [
+    { role: 'system', content: 'You recite the King James Bible. '.repeat(8) },
+    { role: 'user', content: 'Recite John 1:1' }];
+  const first = await client.chat.completions.create({
+    model: 'demo', messages, max_tokens: 2 });
+  const second = await client.chat.completions.create({
+    model: 'demo', messages, max_tokens: 2 });
+  assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+  const cached = second.usage.prompt_tokens_details.cached_tokens;
+  assert.ok(cached > 50 && cached < second.usage.prompt_tokens, `${cached}`);
 });
 
 await test('aborted stream frees the slot', async () => {

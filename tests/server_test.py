@@ -225,6 +225,118 @@ def run_media(facet):
             audio.stop()
 
 
+# The demo model was never trained on tool calls: constrained decoding
+# makes its calls valid, and maxLength keeps its strings short.
+WEATHER = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather of a city",
+    "parameters": {"type": "object",
+                   "properties": {
+                       "city": {"type": "string", "maxLength": 16},
+                       "unit": {"enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city", "unit"]}}}]
+
+
+def valid_weather_call(tc):
+    """A get_weather call of the OpenAI shape whose arguments parse."""
+    try:
+        args = json.loads(tc["function"]["arguments"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (tc.get("type") == "function" and
+            tc["id"].startswith("call_") and
+            tc["function"]["name"] == "get_weather" and
+            isinstance(args, dict) and isinstance(args.get("city"), str) and
+            len(args["city"]) <= 16 and
+            args.get("unit") in ("celsius", "fahrenheit"))
+
+
+def run_constrained(srv):
+    """tool_choice and response_format: constrained decoding."""
+    ask = [{"role": "system", "content": "You report the weather."},
+           {"role": "user", "content": "Weather in Paris?"}]
+    for seed in (1, 2, 3):
+        s, j = srv.json("POST", "/v1/chat/completions",
+                        {"messages": ask, "tools": WEATHER, "seed": seed,
+                         "tool_choice": "required", "max_tokens": 300})
+        ch = j["choices"][0] if s == 200 else {}
+        calls = ch.get("message", {}).get("tool_calls") or []
+        check(s == 200 and ch.get("finish_reason") == "tool_calls" and calls
+              and all(valid_weather_call(tc) for tc in calls),
+              f"tool_choice required, seed {seed}: "
+              f"{[tc['function']['arguments'] for tc in calls]}")
+        # The system turn (with the declarations) came from the prefix
+        # cache after the first request.
+        if seed > 1:
+            cached = j["usage"]["prompt_tokens_details"]["cached_tokens"]
+            check(0 < cached < j["usage"]["prompt_tokens"],
+                  f"usage.prompt_tokens_details.cached_tokens {cached} of "
+                  f"{j['usage']['prompt_tokens']}")
+    # Round trip: the call and its result go back; the answer is text
+    # (tool_choice none: no further call).
+    history = ask + [ch["message"]] + [
+        {"role": "tool", "tool_call_id": tc["id"],
+         "content": json.dumps({"temp_c": 21})} for tc in calls]
+    s, j = srv.json("POST", "/v1/chat/completions",
+                    {"messages": history, "tools": WEATHER, "seed": 1,
+                     "tool_choice": "none", "max_tokens": 24})
+    ch = j["choices"][0] if s == 200 else {}
+    check(s == 200 and not ch["message"].get("tool_calls") and
+          isinstance(ch["message"].get("content"), str),
+          f"forced call round trip, tool_choice none: text "
+          f"{ch.get('message', {}).get('content')!r}")
+    # A named function, streamed: the call comes as a tool_calls delta.
+    c = srv.conn()
+    c.request("POST", "/v1/chat/completions", json.dumps(
+        {"messages": ask, "tools": WEATHER, "stream": True, "seed": 4,
+         "max_tokens": 300, "tool_choice": {
+             "type": "function", "function": {"name": "get_weather"}}}),
+        {"Content-Type": "application/json"})
+    r = c.getresponse()
+    events = sse_events(r)
+    c.close()
+    deltas = [tc for e in events if e != "[DONE]"
+              for tc in e["choices"][0]["delta"].get("tool_calls") or []]
+    last = events[-2] if len(events) >= 2 else {}
+    check(r.status == 200 and deltas and
+          all(valid_weather_call(tc) for tc in deltas) and
+          last["choices"][0]["finish_reason"] == "tool_calls",
+          f"named tool_choice, streamed: {len(deltas)} call(s)")
+    # response_format: any JSON object (greedy: sampled, the untrained
+    # demo model often writes keys past any bound), then a schema.
+    s, j = srv.json("POST", "/v1/chat/completions",
+                    {"messages": user("Recite Genesis 1:1"), "seed": 1,
+                     "max_tokens": 300, "temperature": 0,
+                     "response_format": {"type": "json_object"}})
+    text = j["choices"][0]["message"]["content"] if s == 200 else ""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    check(isinstance(doc, dict) and
+          j["choices"][0]["finish_reason"] == "stop",
+          f"response_format json_object: {text!r}")
+    schema = {"type": "object",
+              "properties": {"book": {"enum": ["Genesis", "Exodus"]},
+                             "verse": {"type": "integer"},
+                             "text": {"type": "string", "maxLength": 40}},
+              "required": ["book", "verse", "text"],
+              "additionalProperties": False}
+    s, j = srv.json("POST", "/v1/chat/completions",
+                    {"messages": user("Recite Genesis 1:1"), "seed": 5,
+                     "max_tokens": 300,
+                     "response_format": {"type": "json_schema", "json_schema": {
+                         "name": "verse", "strict": True, "schema": schema}}})
+    text = j["choices"][0]["message"]["content"] if s == 200 else ""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    check(isinstance(doc, dict) and set(doc) == {"book", "verse", "text"} and
+          doc["book"] in ("Genesis", "Exodus") and
+          isinstance(doc["verse"], int) and len(doc["text"]) <= 40,
+          f"response_format json_schema: {text!r}")
+
+
 def main():
     facet, model = sys.argv[1], sys.argv[2]
     srv = Server(facet, model, "--parallel", "1", "--queue", "1",
@@ -308,6 +420,7 @@ def run(srv):
                      "reasoning": {"enabled": True}})
     check(s == 200 and j["usage"]["prompt_tokens"] > 30,
           "tool-call history and tool result accepted")
+    run_constrained(srv)
     s, j = srv.json("POST", "/v1/chat/completions",
                     {"messages": user("hi"), "max_tokens": 4,
                      "chat_template_kwargs": {"enable_thinking": True},
@@ -357,8 +470,34 @@ def run(srv):
     expect_error(srv, {"messages": user("x"), "tools": {"a": 1}}, 400,
                  param="tools", what="tools of the wrong type")
     expect_error(srv, {"messages": user("x"), "tools": tools,
-                       "tool_choice": "required"}, 400, param="tool_choice",
-                 what="tool_choice required (not supported)")
+                       "tool_choice": {"type": "function",
+                                       "function": {"name": "nope"}}}, 400,
+                 param="tool_choice.function.name",
+                 what="tool_choice naming an undeclared tool")
+    expect_error(srv, {"messages": user("x"), "tool_choice": "required"}, 400,
+                 param="tool_choice", what="tool_choice required, no tools")
+    expect_error(srv, {"messages": user("x"), "tool_choice": "sometimes"},
+                 400, param="tool_choice", what="unknown tool_choice")
+    expect_error(srv, {"messages": user("x"),
+                       "response_format": {"type": "xml"}}, 400,
+                 param="response_format.type", what="response_format xml")
+    expect_error(srv, {"messages": user("x"), "response_format": {
+        "type": "json_schema", "json_schema": {"name": "s"}}}, 400,
+        param="response_format.json_schema.schema",
+        what="response_format json_schema without a schema")
+    expect_error(srv, {"messages": user("x"), "response_format": {
+        "type": "json_schema", "json_schema": {"name": "s", "schema": {
+            "type": "object",
+            "properties": {"a": {"type": "string", "pattern": "^x"}}}}}},
+        400, param="response_format",
+        what="response_format schema with an unsupported keyword")
+    expect_error(srv, {"messages": user("x"), "stream": True,
+                       "response_format": {"type": "json_schema",
+                                           "json_schema": {"schema": {
+                                               "anyOf": [{"type": "string"}]
+                                           }}}}, 400,
+                 param="response_format",
+                 what="streamed: unsupported schema keyword (plain 400)")
     expect_error(srv, {"messages": user("x"), "reasoning_effort": "max"}, 400,
                  param="reasoning_effort", what="bad reasoning_effort")
     expect_error(srv, {"messages": [

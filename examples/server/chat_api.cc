@@ -434,31 +434,43 @@ bool ParseTools(Checker& c, const json& body, ChatRequest* out) {
       declared.push_back(std::move(decl));
     }
   }
+  // tool_choice: "auto", "none" (the tools stay declared; no call can be
+  // sampled), "required" or {"type": "function", "function": {"name"}}
+  // (the answer is a call: constrained decoding).
   auto choice = body.find("tool_choice");
   if (choice != body.end() && !choice->is_null()) {
+    std::string mode;
     if (choice->is_string()) {
-      const std::string mode = choice->get<std::string>();
-      if (mode == "none") {
-        declared = json::array();  // the model sees no tools
-      } else if (mode == "required") {
-        c.Fail("tool_choice",
-               "tool_choice \"required\" is not supported yet (facet cannot "
-               "force a tool call); use \"auto\"");
-        c.error->code = "unsupported_value";
-        return false;
-      } else if (mode != "auto") {
+      mode = choice->get<std::string>();
+      if (mode != "auto" && mode != "none" && mode != "required") {
         return c.Fail("tool_choice",
-                      "tool_choice must be \"auto\", \"none\" or an object");
+                      "tool_choice must be \"auto\", \"none\", "
+                      "\"required\" or {\"type\": \"function\", "
+                      "\"function\": {\"name\": ...}}");
       }
     } else if (choice->is_object()) {
-      c.Fail("tool_choice",
-             "forcing a named tool is not supported yet (facet cannot force "
-             "a tool call); use \"auto\"");
-      c.error->code = "unsupported_value";
-      return false;
+      auto type = choice->find("type");
+      if (type != choice->end() &&
+          (!type->is_string() || *type != "function")) {
+        return c.Fail("tool_choice.type", "only \"function\" tools exist");
+      }
+      const json* fn = nullptr;
+      if (!FunctionOf(c, *choice, "tool_choice", &fn, &mode)) return false;
+      bool found = false;
+      for (const json& decl : declared) found = found || decl["name"] == mode;
+      if (!found) {
+        return c.Fail(
+            "tool_choice.function.name",
+            "tool_choice names '" + mode + "', which is not in 'tools'");
+      }
     } else {
       return c.Type("tool_choice", "a string or an object");
     }
+    if ((mode == "required" || choice->is_object()) && declared.empty()) {
+      return c.Fail("tool_choice",
+                    "tool_choice '" + mode + "' needs the tools in 'tools'");
+    }
+    out->generate.tool_choice = mode;
   }
   if (!declared.empty()) out->tools_json = Dump(declared);
   return true;
@@ -534,7 +546,8 @@ bool ParseStop(Checker& c, const json& body, std::vector<std::string>* out) {
 json UsageJson(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
 json ToolCallJson(const ToolCall& call) {
@@ -562,6 +575,13 @@ ApiError ErrorFromStatus(const Status& s) {
       e.code = "context_length_exceeded";
       break;
     case StatusCode::kInvalidArgument:
+      e.code = "invalid_value";
+      // The schema compiler names the schema "json_schema".
+      if (s.message().rfind("json_schema", 0) == 0) {
+        e.param = "response_format";
+        e.message = "response_format: " + s.message();
+      }
+      break;
     case StatusCode::kDataLoss:
     case StatusCode::kNotFound:
       e.code = "invalid_value";
@@ -675,6 +695,8 @@ bool ParseChatRequest(const std::string& text, const RequestDefaults& d,
     error->code = "unsupported_value";
     return false;
   }
+  // response_format: the answer is JSON (constrained decoding).
+  std::string json_schema;
   auto rf = body.find("response_format");
   if (rf != body.end() && !rf->is_null()) {
     if (!rf->is_object()) return c.Type("response_format", "an object");
@@ -682,18 +704,30 @@ bool ParseChatRequest(const std::string& text, const RequestDefaults& d,
     if (type == rf->end() || !type->is_string()) {
       return c.Type("response_format.type", "a string");
     }
-    if (*type != "text") {
-      c.Fail("response_format.type",
-             "only \"text\" responses are supported (no constrained JSON "
-             "output yet)");
-      error->code = "unsupported_value";
-      return false;
+    if (*type == "json_object") {
+      json_schema = "{\"type\": \"object\"}";
+    } else if (*type == "json_schema") {
+      auto js = rf->find("json_schema");
+      if (js == rf->end() || !js->is_object()) {
+        return c.Type("response_format.json_schema", "an object");
+      }
+      auto schema = js->find("schema");
+      if (schema == js->end() || !schema->is_object()) {
+        return c.Type("response_format.json_schema.schema",
+                      "a JSON schema object");
+      }
+      json_schema = Dump(*schema);
+    } else if (*type != "text") {
+      return c.Fail("response_format.type",
+                    "response_format.type must be \"text\", \"json_object\" "
+                    "or \"json_schema\"");
     }
   }
 
   GenerateOptions& g = out->generate;
   g.sampling = d.sampling;
   g.max_tokens = 0;
+  g.json_schema = std::move(json_schema);
   SamplerOptions& s = g.sampling;
   if (!Number(c, body, "temperature", 0, 2, false, false, &s.temperature) ||
       !Number(c, body, "top_p", 0, 1, true, false, &s.top_p) ||

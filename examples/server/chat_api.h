@@ -76,6 +76,7 @@ std::string FinishReason(StopReason reason, bool tool_calls);
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;  // of prompt_tokens, from the prefix cache
 };
 
 // The non-streaming chat.completion body.

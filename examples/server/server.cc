@@ -310,7 +310,7 @@ class ChatServer {
     }
     const Stats st = session->stats();
     LogAnswer("plain", st, r->stop_reason, false);
-    Usage usage{st.prompt_tokens, st.generated_tokens};
+    Usage usage{st.prompt_tokens, st.generated_tokens, st.cached_prompt_tokens};
     res.set_content(
         CompletionBody(NewId("chatcmpl-"), Now(), cr.model, *r, usage),
         "application/json");
@@ -348,7 +348,8 @@ class ChatServer {
           j->events = true;
         }
         last += writer->Finish(r->stop_reason,
-                               Usage{st.prompt_tokens, st.generated_tokens});
+                               Usage{st.prompt_tokens, st.generated_tokens,
+                                     st.cached_prompt_tokens});
         j->Push(std::move(last), true);
       } else {
         {
