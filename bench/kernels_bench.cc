@@ -208,6 +208,28 @@ void BM_attend_tile(benchmark::State& state, const KernelTable* k) {
   state.SetBytesProcessed(state.iterations() * 2 * kAttnTile * d * 4);
 }
 
+// One tile of K rows of E2B's full layers (d = 512) widened to f32.
+void BenchLoadKv(benchmark::State& state, LoadKvFn fn, int64_t row_bytes) {
+  const int64_t d = 512;
+  std::vector<uint8_t> bytes(kAttnTile * row_bytes, 0x11);
+  std::vector<float> out(kAttnTile * d);
+  const uint8_t* rows[kAttnTile];
+  for (int j = 0; j < kAttnTile; ++j) rows[j] = bytes.data() + j * row_bytes;
+  for (auto _ : state) {
+    fn(rows, kAttnTile, d, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kAttnTile * row_bytes);
+}
+
+void BM_load_kv_f16(benchmark::State& state, const KernelTable* k) {
+  BenchLoadKv(state, k->load_kv_f16, 2 * 512);
+}
+
+void BM_load_kv_q8_0(benchmark::State& state, const KernelTable* k) {
+  BenchLoadKv(state, k->load_kv_q8_0, 512 / 32 * 34);
+}
+
 void BM_rms_norm(benchmark::State& state, const KernelTable* k) {
   const int64_t n = 1536;  // one hidden-state row
   std::vector<float> x = Floats(n, 2.f), w = Floats(n, 1.f), out(n);

@@ -87,6 +87,15 @@ using AttendFn = void (*)(const float* q, int64_t q_stride, int nq,
                           int count, int64_t d, float scale, float* m, float* l,
                           float* acc);
 
+// Widens `count` K or V rows of d elements, stored in the KV cache's
+// reduced precision, into f32 rows at dst (dst[j * d .. + d] from rows[j]),
+// for attend_tile. f16 rows are d halves; q8_0 rows are d / 32 blocks of
+// ggml's block_q8_0 (fp16 scale, 32 int8), d a multiple of 32. Both are
+// exact (every f16 and every fp16 scale times an int8 is a float), so every
+// level gives the reference's bits.
+using LoadKvFn = void (*)(const uint8_t* const* rows, int count, int64_t d,
+                          float* dst);
+
 // out[i] = gelu_tanh(gate[i]) * up[i] over n elements; out may be gate.
 using GeluTanhMulFn = void (*)(const float* gate, const float* up, float* out,
                                int64_t n);

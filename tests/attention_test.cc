@@ -5,7 +5,10 @@
 // tiles against a float64 softmax, over query counts, position counts and
 // head widths that hit the tails of each loop, and GeGLU against float64.
 // The tests here add that results depend only on the tiling of positions.
+// Check_load_kv_f16 and Check_load_kv_q8_0 (the KV cache's reduced
+// precisions widened for attend_tile) are here too.
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -106,6 +109,63 @@ void Check_attend_tile(const KernelTable* kt) {
       ASSERT_NEAR(small[i], want[i], 1e-4 + 1e-4 * std::fabs(want[i]));
     }
   }
+}
+
+namespace {
+
+// Every level's load_kv_* against the reference bit for bit (the widening
+// is exact) and, through the reference, against the formats' meaning.
+void CheckLoadKv(const KernelTable* kt, LoadKvFn fn, LoadKvFn ref_fn, bool q8) {
+  std::mt19937 rng(17);
+  for (int64_t d : {32, 64, 96, 256, 512}) {
+    for (int count : {1, 3, kAttnTile}) {
+      const int64_t row_bytes = q8 ? d / 32 * 34 : 2 * d;
+      std::vector<uint8_t> bytes(static_cast<size_t>(count * row_bytes));
+      for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+      std::vector<const uint8_t*> rows(count);
+      for (int j = 0; j < count; ++j) {
+        rows[j] = bytes.data() + j * row_bytes;
+        // Finite halves only (scales of q8_0 blocks, every half of f16
+        // rows): clear one exponent bit of each.
+        for (int64_t c = 0; c < (q8 ? d / 32 : d); ++c) {
+          bytes[j * row_bytes + (q8 ? c * 34 : 2 * c) + 1] &= 0xbf;
+        }
+      }
+      std::vector<float> got(count * d), want(count * d);
+      fn(rows.data(), count, d, got.data());
+      ref_fn(rows.data(), count, d, want.data());
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4))
+          << IsaName(kt->isa) << " d " << d << " count " << count;
+    }
+  }
+}
+
+}  // namespace
+
+// Called by VectorOpsTest for every level.
+void Check_load_kv_f16(const KernelTable* kt) {
+  const KernelTable* ref = KernelsFor(Isa::kRef);
+  CheckLoadKv(kt, kt->load_kv_f16, ref->load_kv_f16, false);
+  // The reference against the format: 1.0, -2.5, the smallest subnormal.
+  const uint16_t h[3] = {0x3c00, 0xc100, 0x0001};
+  const uint8_t* row = reinterpret_cast<const uint8_t*>(h);
+  float out[3];
+  ref->load_kv_f16(&row, 1, 3, out);
+  EXPECT_EQ(out[0], 1.f);
+  EXPECT_EQ(out[1], -2.5f);
+  EXPECT_EQ(out[2], std::ldexp(1.f, -24));
+}
+
+void Check_load_kv_q8_0(const KernelTable* kt) {
+  const KernelTable* ref = KernelsFor(Isa::kRef);
+  CheckLoadKv(kt, kt->load_kv_q8_0, ref->load_kv_q8_0, true);
+  // One block of scale 0.5 (fp16 0x3800): q * 0.5.
+  uint8_t block[34] = {0x00, 0x38};
+  for (int c = 0; c < 32; ++c) block[2 + c] = static_cast<uint8_t>(c * 8 - 128);
+  const uint8_t* row = block;
+  float out[32];
+  ref->load_kv_q8_0(&row, 1, 32, out);
+  for (int c = 0; c < 32; ++c) EXPECT_EQ(out[c], 0.5f * (c * 8 - 128)) << c;
 }
 
 namespace {

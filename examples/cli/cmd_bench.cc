@@ -36,15 +36,25 @@ uint64_t PeakRss() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux: KiB
 }
 
+// Bytes of one K or V element in a KV cache of `type`.
+double KvElementBytes(const std::string& type) {
+  if (type == "f16") return 2;
+  if (type == "q8_0") return 34.0 / 32;
+  return 4;
+}
+
 // K/V bytes attention reads per decoded token at position `pos`.
-uint64_t KvBytesPerToken(const ModelInfo& m, int64_t pos) {
-  uint64_t b = 0;
+uint64_t KvBytesPerToken(const ModelInfo& m, int64_t pos,
+                         const SessionOptions& so) {
+  const double per =
+      KvElementBytes(so.cache_type_k) + KvElementBytes(so.cache_type_v);
+  double b = 0;
   for (const LayerInfo& li : m.layers) {
     const int64_t keys =
         li.sliding ? std::min<int64_t>(pos, m.sliding_window) : pos;
-    b += 2ull * keys * li.num_kv_heads * li.head_dim * sizeof(float);
+    b += per * keys * li.num_kv_heads * li.head_dim;
   }
-  return b;
+  return static_cast<uint64_t>(b);
 }
 
 }  // namespace
@@ -52,17 +62,20 @@ uint64_t KvBytesPerToken(const ModelInfo& m, int64_t pos) {
 int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
-  flags.insert({"-p", "-n", "-r"});
+  flags.insert({"-p", "-n", "-r", "-d"});
   Status s =
       args.Parse(argc, argv, 2, flags, {"--json", "--profile", "--no-repack"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
   if (!(s = CommonOptions(args, &eo, &so)).ok()) return Fail(s);
-  long long pp = 512, tg = 128, reps = 3;
+  long long pp = 512, tg = 128, reps = 3, depth = 0;
   if (!(s = args.GetInt("-p", 1, 1 << 20, &pp)).ok()) return Fail(s);
   if (!(s = args.GetInt("-n", 0, 1 << 20, &tg)).ok()) return Fail(s);
   if (!(s = args.GetInt("-r", 1, 1000, &reps)).ok()) return Fail(s);
+  // As llama-bench's -d: prefill and decode after `depth` positions of
+  // context (prefilled first, not timed).
+  if (!(s = args.GetInt("-d", 0, 1 << 24, &depth)).ok()) return Fail(s);
   const bool json = args.Has("--json");
   so.profile = args.Has("--profile");
   eo.repack_weights = !args.Has("--no-repack");
@@ -77,7 +90,7 @@ int RunBench(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load)
           .count();
   const ModelInfo& m = (*engine)->info();
-  so.context_length = pp + tg + 1;
+  so.context_length = depth + pp + tg + 1;
 
   std::vector<double> prefill, decode, ttft;
   std::map<std::string, double> profile;
@@ -91,6 +104,14 @@ int RunBench(int argc, char** argv) {
     prompt[0] = 2;
     for (long long i = 1; i < pp; ++i) prompt[i] = tok(rng);
     std::vector<float> logits;
+    if (depth > 0) {
+      std::vector<int> ctx(depth);
+      ctx[0] = 2;
+      for (long long i = 1; i < depth; ++i) ctx[i] = tok(rng);
+      s = (*session)->Prefill(ctx, nullptr);
+      if (!s.ok()) return Fail(s);
+      prompt[0] = tok(rng);
+    }
     auto t0 = std::chrono::steady_clock::now();
     s = (*session)->Prefill(prompt, &logits);
     if (!s.ok()) return Fail(s);
@@ -121,19 +142,25 @@ int RunBench(int argc, char** argv) {
   const MeanSd p = Summarize(prefill), t = Summarize(ttft);
   const MeanSd d = decode.empty() ? MeanSd() : Summarize(decode);
   const uint64_t bytes =
-      m.decode_weight_bytes + KvBytesPerToken(m, pp + tg / 2);
+      m.decode_weight_bytes + KvBytesPerToken(m, depth + pp + tg / 2, so);
+  const uint64_t kv_bytes = m.KvCacheBytes(so.context_length, so.prefill_chunk,
+                                           so.cache_type_k, so.cache_type_v);
   const double fraction = d.mean * bytes / bandwidth;
   if (json) {
     std::printf(
         "{\"model\": \"%s\", \"threads\": %d, \"prompt_tokens\": %lld, "
-        "\"decode_tokens\": %lld, \"repetitions\": %lld, \"load_s\": %.4f, "
+        "\"decode_tokens\": %lld, \"depth\": %lld, \"cache_type_k\": "
+        "\"%s\", \"cache_type_v\": \"%s\", \"kv_cache_bytes\": %llu, "
+        "\"repetitions\": %lld, \"load_s\": %.4f, "
         "\"prefill_tok_s\": %.3f, \"prefill_tok_s_sd\": %.3f, "
         "\"decode_tok_s\": %.3f, \"decode_tok_s_sd\": %.3f, "
         "\"ttft_s\": %.5f, \"ttft_s_sd\": %.5f, \"peak_rss_bytes\": %llu, "
         "\"weight_bytes\": %llu, \"bytes_per_token\": %llu, "
         "\"bandwidth_bytes_s\": %.0f, \"bandwidth_fraction\": %.4f}\n",
-        m.path.c_str(), threads, pp, tg, reps, load_s, p.mean, p.sd, d.mean,
-        d.sd, t.mean, t.sd, static_cast<unsigned long long>(rss),
+        m.path.c_str(), threads, pp, tg, depth, so.cache_type_k.c_str(),
+        so.cache_type_v.c_str(), static_cast<unsigned long long>(kv_bytes),
+        reps, load_s, p.mean, p.sd, d.mean, d.sd, t.mean, t.sd,
+        static_cast<unsigned long long>(rss),
         static_cast<unsigned long long>(m.weight_bytes),
         static_cast<unsigned long long>(bytes), bandwidth, fraction);
   } else {
@@ -144,8 +171,11 @@ int RunBench(int argc, char** argv) {
     if (tg > 0) {
       std::printf("decode   tg%-5lld %9.2f ± %.2f tok/s\n", tg, d.mean, d.sd);
     }
-    std::printf("peak RSS %s (weights %s)\n", Bytes(rss).c_str(),
-                Bytes(m.weight_bytes).c_str());
+    if (depth > 0) std::printf("(after %lld positions of context)\n", depth);
+    std::printf("peak RSS %s (weights %s, KV cache %s as K %s, V %s)\n",
+                Bytes(rss).c_str(), Bytes(m.weight_bytes).c_str(),
+                Bytes(kv_bytes).c_str(), so.cache_type_k.c_str(),
+                so.cache_type_v.c_str());
     std::printf(
         "decode reads %s per token; at %.1f GB/s measured bandwidth "
         "that is %.0f%% of the roofline\n",

@@ -26,7 +26,15 @@ std::string Bytes(uint64_t b) {
 }
 
 std::set<std::string> CommonFlags() {
-  return {"-m", "-t", "-c", "--chunk", "--mmproj"};
+  return {"-m",
+          "-t",
+          "-c",
+          "--chunk",
+          "-ctk",
+          "-ctv",
+          "--cache-type-k",
+          "--cache-type-v",
+          "--mmproj"};
 }
 
 Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so) {
@@ -54,6 +62,9 @@ Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so) {
   s = args.GetInt("--chunk", 1, 8192, &v);
   if (!s.ok()) return s;
   so->prefill_chunk = static_cast<int>(v);
+  // KV cache types, as llama.cpp spells them (checked by NewSession).
+  so->cache_type_k = args.Get("-ctk", args.Get("--cache-type-k", "f32"));
+  so->cache_type_v = args.Get("-ctv", args.Get("--cache-type-v", "f32"));
   return Status();
 }
 

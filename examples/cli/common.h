@@ -15,7 +15,7 @@ namespace facet::cli {
 int Fail(const Status& s);
 std::string Bytes(uint64_t b);
 
-// -m, -t, -c, --chunk.
+// -m, -t, -c, --chunk, -ctk/-ctv (--cache-type-k/-v: f32, f16, q8_0).
 Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so);
 // The flags CommonOptions reads.
 std::set<std::string> CommonFlags();

@@ -51,6 +51,12 @@ struct SessionOptions {
   int64_t context_length = 0;
   // Most tokens evaluated per forward pass during prefill.
   int prefill_chunk = 256;
+  // Element types of the KV cache's keys and values, as llama.cpp's
+  // --cache-type-k / --cache-type-v: "f32" (exact), "f16" (half the
+  // memory) or "q8_0" (about 0.27x; needs head dims that are multiples
+  // of 32). Accuracy against f32: docs/performance.md (KV cache types).
+  std::string cache_type_k = "f32";
+  std::string cache_type_v = "f32";
   // Chat: an optional system prompt, thinking mode, and tool declarations
   // (a JSON array of {"name", "description", "parameters": JSON schema}).
   std::string system_prompt;
@@ -230,8 +236,11 @@ struct ModelInfo {
   // top-k of the experts; dead weights of KV-shared layers not at all.
   uint64_t decode_weight_bytes = 0;
   std::map<std::string, int> tensor_types;  // "q4_0" -> tensor count
-  // KV cache bytes for a session of `context_length` positions.
-  uint64_t KvCacheBytes(int64_t context_length, int prefill_chunk = 256) const;
+  // KV cache bytes for a session of `context_length` positions, with K and
+  // V kept as SessionOptions::cache_type_k / cache_type_v say.
+  uint64_t KvCacheBytes(int64_t context_length, int prefill_chunk = 256,
+                        const std::string& cache_type_k = "f32",
+                        const std::string& cache_type_v = "f32") const;
 };
 
 // Reads a model's metadata and checks it without preparing it for compute.

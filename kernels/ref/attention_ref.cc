@@ -1,6 +1,9 @@
 #include "kernels/ref/attention_ref.h"
 
 #include <cmath>
+#include <cstring>
+
+#include "kernels/ref/fp16.h"
 
 namespace facet::kernels::ref {
 
@@ -31,6 +34,30 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
       float a = ai[c] * corr;
       for (int j = 0; j < count; ++j) a += s[j] * v[j][c];
       ai[c] = a;
+    }
+  }
+}
+
+void LoadKvF16(const uint8_t* const* rows, int count, int64_t d, float* dst) {
+  for (int j = 0; j < count; ++j) {
+    for (int64_t c = 0; c < d; ++c) {
+      uint16_t h;
+      std::memcpy(&h, rows[j] + 2 * c, 2);
+      dst[j * d + c] = Fp16ToFp32(h);
+    }
+  }
+}
+
+void LoadKvQ8_0(const uint8_t* const* rows, int count, int64_t d, float* dst) {
+  for (int j = 0; j < count; ++j) {
+    const uint8_t* b = rows[j];
+    for (int64_t c0 = 0; c0 < d; c0 += 32, b += 34) {
+      uint16_t h;
+      std::memcpy(&h, b, 2);
+      const float scale = Fp16ToFp32(h);
+      for (int c = 0; c < 32; ++c) {
+        dst[j * d + c0 + c] = scale * static_cast<int8_t>(b[2 + c]);
+      }
     }
   }
 }

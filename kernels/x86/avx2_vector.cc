@@ -1,10 +1,11 @@
-// AVX2 RMSNorm, RoPE and logit softcap. Compiled with -mavx2 -mfma
-// -ffp-contract=off: RMSNorm's scaling and the RoPE rotation round as the
-// scalar reference does (no fused a * b - c), so they differ from it only
-// through RMSNorm's summation order.
+// AVX2 RMSNorm, RoPE, logit softcap and the KV-cache row loads. Compiled with
+// -mavx2 -mfma -ffp-contract=off: RMSNorm's scaling and the RoPE rotation round
+// as the scalar reference does (no fused a * b - c), so they differ from it
+// only through RMSNorm's summation order.
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/x86/avx2_exp.h"
 #include "kernels/x86/x86_ops.h"
@@ -119,6 +120,42 @@ void Softcap(float* x, int64_t n, float cap) {
     const __m256 y = _mm256_div_ps(_mm256_load_ps(buf), vcap);
     _mm256_store_ps(buf, _mm256_mul_ps(vcap, Tanh(y)));
     for (int64_t k = i; k < n; ++k) x[k] = buf[k - i];
+  }
+}
+
+// KV rows in f16 / q8_0 to f32: F16C converts 8 halves at a time; a q8_0
+// block is 32 int8 widened to float and scaled (exact, as the reference).
+void LoadKvF16(const uint8_t* const* rows, int count, int64_t d, float* dst) {
+  for (int j = 0; j < count; ++j, dst += d) {
+    const uint8_t* src = rows[j];
+    int64_t c = 0;
+    for (; c + 8 <= d; c += 8) {
+      const __m128i h =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * c));
+      _mm256_storeu_ps(dst + c, _mm256_cvtph_ps(h));
+    }
+    for (; c < d; ++c) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * c, 2);
+      dst[c] = _cvtsh_ss(h);
+    }
+  }
+}
+
+void LoadKvQ8_0(const uint8_t* const* rows, int count, int64_t d, float* dst) {
+  for (int j = 0; j < count; ++j, dst += d) {
+    const uint8_t* b = rows[j];
+    for (int64_t c0 = 0; c0 < d; c0 += 32, b += 34) {
+      uint16_t h;
+      std::memcpy(&h, b, 2);
+      const __m256 scale = _mm256_set1_ps(_cvtsh_ss(h));
+      for (int u = 0; u < 4; ++u) {
+        const __m128i q =
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + 8 * u));
+        const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+        _mm256_storeu_ps(dst + c0 + 8 * u, _mm256_mul_ps(scale, f));
+      }
+    }
   }
 }
 

@@ -23,8 +23,12 @@ std::string MatchPreset(const gemma4::Gemma4Config& c) {
 
 }  // namespace
 
-uint64_t ModelInfo::KvCacheBytes(int64_t context_length,
-                                 int prefill_chunk) const {
+uint64_t ModelInfo::KvCacheBytes(int64_t context_length, int prefill_chunk,
+                                 const std::string& cache_type_k,
+                                 const std::string& cache_type_v) const {
+  kernels::DType k_type = kernels::DType::kF32, v_type = kernels::DType::kF32;
+  kernels::ParseDType(cache_type_k.c_str(), &k_type);
+  kernels::ParseDType(cache_type_v.c_str(), &v_type);
   // Rebuild the minimal config the cache layout depends on.
   gemma4::Gemma4Config c;
   c.num_layers = num_layers;
@@ -38,7 +42,8 @@ uint64_t ModelInfo::KvCacheBytes(int64_t context_length,
     lc.kv_source = li.kv_source;
     c.layers.push_back(lc);
   }
-  return gemma4::KvCache::BytesFor(c, context_length, prefill_chunk);
+  return gemma4::KvCache::BytesFor(c, context_length, prefill_chunk, k_type,
+                                   v_type);
 }
 
 ModelInfo MakeModelInfo(const gemma4::Model& model) {

@@ -284,14 +284,27 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
     } else {
       kernels::MatMul(Mat(lw.v), s->a.data(), n, s->v.data(), pool);
     }
-    // Per token, its [nkv][d] heads go straight into the cache row.
+    // Per token, its [nkv][d] heads go straight into an f32 cache row, or
+    // through kv_row into an f16 / q8_0 one.
+    const kernels::DType kty = cache->k_type(), vty = cache->v_type();
+    if (kty != kernels::DType::kF32 || vty != kernels::DType::kF32) {
+      Resize(&s->kv_row, kv_dim);
+    }
     for (int t = 0; t < n; ++t) {
-      float* kc = cache->K(l, pos0 + t);
-      float* vc = cache->V(l, pos0 + t);
+      float* kc = kty == kernels::DType::kF32 ? cache->K(l, pos0 + t)
+                                              : s->kv_row.data();
       const float* cs = rope.data() + t * d;
       kt.rms_norm(s->k.data() + t * kv_dim, v.k_norm.data(), kc, nkv, d, eps);
       kt.rope(kc, nkv, d, pairs, cs, cs + d / 2);
+      if (kty != kernels::DType::kF32) {
+        kernels::QuantizeRow(kty, kc, cache->KRow(l, pos0 + t), kv_dim);
+      }
+      float* vc = vty == kernels::DType::kF32 ? cache->V(l, pos0 + t)
+                                              : s->kv_row.data();
       kt.rms_norm(s->v.data() + t * kv_dim, nullptr, vc, nkv, d, eps);
+      if (vty != kernels::DType::kF32) {
+        kernels::QuantizeRow(vty, vc, cache->VRow(l, pos0 + t), kv_dim);
+      }
     }
   }
 
@@ -302,53 +315,149 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int src = lc.kv_source;
   const int64_t group = nh / nkv;
   const bool sliding = lc.kind == AttentionKind::kSliding;
-  // One task: a token and up to 4 query heads of one KV group, which read
-  // the same K/V rows (two tasks per group in decode keep both threads
-  // busy on E2B's single KV head). Positions are cut into tiles counted
-  // from the window's first position, the same in every chunking.
+  // Token t attends to positions [lo, hi]: from the window's first
+  // position, up to itself, or to its image block's end on sliding layers
+  // of bidirectional models (written above for the batch).
+  auto lo_of = [&](int64_t t) -> int64_t {
+    return sliding ? std::max<int64_t>(0, pos0 + t - c.sliding_window + 1) : 0;
+  };
+  auto hi_of = [&](int64_t t) -> int64_t {
+    return sliding && last_key != nullptr ? pos0 + last_key[t] : pos0 + t;
+  };
+  // Each token's positions are cut into tiles of kAttnTile counted from
+  // its lo, the same in every chunking. Tokens whose lo agree modulo the
+  // tile share the cuts, so one K/V tile serves several of them: a block
+  // is up to kAttnMaxQ / per_task such tokens (consecutive ones on full
+  // layers and inside the first window, every kAttnTile-th on sliding
+  // layers past it). A task is a block and up to 4 query heads of one KV
+  // group, which read the same K/V rows (two tasks per group in decode
+  // keep both threads busy on E2B's single KV head). Each query row gets
+  // the same tiles, in the same order, as alone, so results do not depend
+  // on the blocks.
   const int64_t per_task = std::min<int64_t>(group, 4);
   const int64_t subs = (group + per_task - 1) / per_task;
+  const int max_block = static_cast<int>(kernels::kAttnMaxQ / per_task);
+  // Tokens by tile phase (ascending t within a phase), cut into blocks.
+  std::vector<int>& order = s->att_order;
+  std::vector<int>& block_start = s->att_block;
+  order.resize(n);
+  block_start.clear();
+  {
+    int counts[kernels::kAttnTile] = {};
+    for (int t = 0; t < n; ++t) ++counts[lo_of(t) % kernels::kAttnTile];
+    int fill[kernels::kAttnTile];
+    for (int ph = 0, at = 0; ph < kernels::kAttnTile; ++ph) {
+      fill[ph] = at;
+      for (int b = 0; b < counts[ph]; b += max_block) {
+        block_start.push_back(at + b);
+      }
+      at += counts[ph];
+    }
+    for (int t = 0; t < n; ++t) {
+      order[fill[lo_of(t) % kernels::kAttnTile]++] = t;
+    }
+    block_start.push_back(n);
+  }
+  const size_t blocks = block_start.size() - 1;
+  const kernels::DType kty = cache->k_type(), vty = cache->v_type();
+  const bool k_f32 = kty == kernels::DType::kF32;
+  const bool v_f32 = vty == kernels::DType::kF32;
+  const kernels::LoadKvFn load_k =
+      kty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
+  const kernels::LoadKvFn load_v =
+      vty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
+  const int64_t k_head_bytes = k_f32 ? 0 : kernels::RowBytes(kty, d);
+  const int64_t v_head_bytes = v_f32 ? 0 : kernels::RowBytes(vty, d);
   const double work =
       static_cast<double>(n) * nh * d *
       (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window) : pos0 + n);
   kernels::ParallelFor(
-      work < 65536.0 ? nullptr : pool, static_cast<size_t>(n * nkv * subs), 1,
+      work < 65536.0 ? nullptr : pool, blocks * nkv * subs, 1,
       [&](size_t b, size_t e) {
-        thread_local std::vector<float> acc;
+        thread_local std::vector<float> acc, qb, kbuf, vbuf;
         const float* kp[kernels::kAttnTile];
         const float* vp[kernels::kAttnTile];
+        const uint8_t* raw[kernels::kAttnTile];
         float m[kernels::kAttnMaxQ], l[kernels::kAttnMaxQ];
+        int64_t lo[kernels::kAttnMaxQ], hi[kernels::kAttnMaxQ];
+        if (!k_f32) Resize(&kbuf, kernels::kAttnTile * d);
+        if (!v_f32) Resize(&vbuf, kernels::kAttnTile * d);
         for (size_t task = b; task < e; ++task) {
-          const int64_t t = task / (nkv * subs);
+          const size_t blk = task / (nkv * subs);
           const int64_t g = task / subs % nkv;
           const int64_t h0 = g * group + task % subs * per_task;
           const int nq = static_cast<int>(
               std::min<int64_t>(per_task, (g + 1) * group - h0));
-          const int64_t pos = pos0 + t;
-          const int64_t lo =
-              sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
-          // Keys up to the query, or to its image block's end on sliding
-          // layers of bidirectional models (written above for the batch).
-          const int64_t hi =
-              sliding && last_key != nullptr ? pos0 + last_key[t] : pos;
-          const float* qh = s->q.data() + t * q_dim + h0 * d;
-          Resize(&acc, nq * d);
-          std::fill(acc.begin(), acc.begin() + nq * d, 0.f);
-          std::fill(m, m + nq, -INFINITY);
-          std::fill(l, l + nq, 0.f);
-          for (int64_t j0 = lo; j0 <= hi; j0 += kernels::kAttnTile) {
-            const int count = static_cast<int>(
-                std::min<int64_t>(kernels::kAttnTile, hi + 1 - j0));
-            for (int j = 0; j < count; ++j) {
-              kp[j] = cache->K(src, j0 + j) + g * d;
-              vp[j] = cache->V(src, j0 + j) + g * d;
-            }
-            kt.attend_tile(qh, d, nq, kp, vp, count, d, 1.0f, m, l, acc.data());
+          const int b0 = block_start[blk], b1 = block_start[blk + 1];
+          const int nt = b1 - b0;
+          const int rows = nt * nq;
+          // The block's query rows, packed [token][head][d].
+          Resize(&qb, rows * d);
+          Resize(&acc, rows * d);
+          int64_t first = lo_of(order[b0]), last = -1;
+          for (int r = 0; r < nt; ++r) {
+            const int t = order[b0 + r];
+            std::copy_n(s->q.data() + t * q_dim + h0 * d, nq * d,
+                        qb.data() + r * nq * d);
+            lo[r] = lo_of(t);
+            hi[r] = hi_of(t);
+            first = std::min(first, lo[r]);
+            last = std::max(last, hi[r]);
           }
-          for (int i = 0; i < nq; ++i) {
-            float* out = s->att.data() + t * q_dim + (h0 + i) * d;
-            const float inv = 1.0f / l[i];
-            for (int64_t c2 = 0; c2 < d; ++c2) out[c2] = acc[i * d + c2] * inv;
+          std::fill(acc.begin(), acc.begin() + rows * d, 0.f);
+          std::fill(m, m + rows, -INFINITY);
+          std::fill(l, l + rows, 0.f);
+          for (int64_t j0 = first; j0 <= last; j0 += kernels::kAttnTile) {
+            const int count = static_cast<int>(
+                std::min<int64_t>(kernels::kAttnTile, last + 1 - j0));
+            // Pointers to the tile's K (or V) rows of group g: in the
+            // cache when f32, else widened into buf.
+            auto tile = [&](bool key, const float** p,
+                            std::vector<float>& buf) {
+              const bool f32 = key ? k_f32 : v_f32;
+              const int64_t head_bytes = key ? k_head_bytes : v_head_bytes;
+              for (int j = 0; j < count; ++j) {
+                if (f32) {
+                  p[j] = (key ? cache->K(src, j0 + j) : cache->V(src, j0 + j)) +
+                         g * d;
+                } else {
+                  raw[j] = (key ? cache->KRow(src, j0 + j)
+                                : cache->VRow(src, j0 + j)) +
+                           g * head_bytes;
+                  p[j] = buf.data() + j * d;
+                }
+              }
+              if (!f32) (key ? load_k : load_v)(raw, count, d, buf.data());
+            };
+            tile(true, kp, kbuf);
+            tile(false, vp, vbuf);
+            // Runs of tokens that take this tile with the same count go
+            // in one call.
+            auto count_of = [&](int r) {
+              if (lo[r] > j0 || hi[r] < j0) return 0;
+              return static_cast<int>(
+                  std::min<int64_t>(kernels::kAttnTile, hi[r] + 1 - j0));
+            };
+            for (int r = 0; r < nt;) {
+              const int cr = count_of(r);
+              int r1 = r + 1;
+              while (r1 < nt && count_of(r1) == cr) ++r1;
+              if (cr > 0) {
+                kt.attend_tile(qb.data() + r * nq * d, d, (r1 - r) * nq, kp, vp,
+                               cr, d, 1.0f, m + r * nq, l + r * nq,
+                               acc.data() + r * nq * d);
+              }
+              r = r1;
+            }
+          }
+          for (int r = 0; r < nt; ++r) {
+            const int t = order[b0 + r];
+            for (int i = 0; i < nq; ++i) {
+              float* out = s->att.data() + t * q_dim + (h0 + i) * d;
+              const float inv = 1.0f / l[r * nq + i];
+              const float* a = acc.data() + (r * nq + i) * d;
+              for (int64_t c2 = 0; c2 < d; ++c2) out[c2] = a[c2] * inv;
+            }
           }
         }
       });

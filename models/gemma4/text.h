@@ -25,8 +25,10 @@ struct OpProfile {
 struct Scratch {
   OpProfile profile;
   std::vector<float> x, a, q, k, v, att, o, gate, up, ffn, f1, f2, tmp, ple,
-      ple_a, logits_h, rope;
+      ple_a, logits_h, rope, kv_row;
   std::vector<int> last_key;  // [n], bidirectional image blocks
+  // Attention: tokens ordered by tile phase, and where each block starts.
+  std::vector<int> att_order, att_block;
 };
 
 // Soft tokens of one forward call: positions whose input is an encoder's

@@ -42,9 +42,9 @@ void Prefetch(const Model& model, float base,
 class State : public ModelState {
  public:
   Status Init(const Gemma4Config& c, int64_t context, int max_chunk,
-              bool profile) {
+              bool profile, kernels::DType k_type, kernels::DType v_type) {
     scratch.profile.enabled = profile;
-    return cache.Init(c, context, max_chunk);
+    return cache.Init(c, context, max_chunk, k_type, v_type);
   }
   int64_t context() const override { return cache.context(); }
   int64_t MaxRollback() const override { return cache.MaxRollback(); }
@@ -84,6 +84,9 @@ class State : public ModelState {
     position_ = n;
     floor_ = floor;
     return OkStatus();
+  }
+  std::string kv_type() const override {
+    return KvCache::TypeName(cache.k_type(), cache.v_type());
   }
   void Advance(int n) { position_ += n; }
 
@@ -139,11 +142,12 @@ class TextModel : public LanguageModel {
   int64_t max_context() const override {
     return model_->config().max_position_embeddings;
   }
-  StatusOr<std::unique_ptr<ModelState>> NewState(int64_t context, int max_chunk,
-                                                 bool profile) const override {
+  StatusOr<std::unique_ptr<ModelState>> NewState(
+      int64_t context, int max_chunk, bool profile, kernels::DType k_type,
+      kernels::DType v_type) const override {
     auto state = std::make_unique<State>();
-    FACET_RETURN_IF_ERROR(
-        state->Init(model_->config(), context, max_chunk, profile));
+    FACET_RETURN_IF_ERROR(state->Init(model_->config(), context, max_chunk,
+                                      profile, k_type, v_type));
     return std::unique_ptr<ModelState>(std::move(state));
   }
   Status Forward(const ForwardBatch& batch, ModelState* state,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "facet/facet.h"
+#include "kernels/dtype.h"
 #include "models/gemma4/chat.h"
 #include "models/gemma4/prompt.h"
 
@@ -46,6 +47,9 @@ class ModelState {
   // the same model) describes. kDataLoss when it does not fit; the state
   // is then empty (position 0).
   virtual Status ImportKv(int64_t n, const std::string& data) = 0;
+  // The KV cache's element types, as saved files record them ("f32",
+  // "f16", "q8_0", or "k=f16,v=q8_0" when K and V differ).
+  virtual std::string kv_type() const = 0;
   // Seconds per op category, when profiling was asked for.
   virtual std::map<std::string, double> ProfileSeconds() const = 0;
 
@@ -107,8 +111,11 @@ class LanguageModel {
   virtual SamplerOptions DefaultSampling() const = 0;
   virtual int64_t vocab_size() const = 0;
   virtual int64_t max_context() const = 0;
+  // K and V are kept as `k_type` / `v_type` (f32, f16 or q8_0).
   virtual StatusOr<std::unique_ptr<ModelState>> NewState(
-      int64_t context, int max_chunk, bool profile) const = 0;
+      int64_t context, int max_chunk, bool profile,
+      kernels::DType k_type = kernels::DType::kF32,
+      kernels::DType v_type = kernels::DType::kF32) const = 0;
   // Forwards `batch` (batch.n <= the state's max_chunk) at the state's
   // position and advances it. `logits` gets [n][vocab] when `all_logits`,
   // else the last row's [vocab]; null for none.

@@ -20,17 +20,20 @@ class PrefixCache {
   struct Entry {
     std::vector<int> tokens;  // positions [0, tokens.size())
     std::string kv;           // ModelState::ExportKv at tokens.size()
+    std::string kv_type;      // ModelState::kv_type of the exporter
   };
 
   explicit PrefixCache(uint64_t budget_bytes) : budget_(budget_bytes) {}
 
-  // The longest entry whose tokens are a prefix of ids[0, max_len), or
-  // null.
+  // The longest entry of KV type `kv_type` whose tokens are a prefix of
+  // ids[0, max_len), or null.
   std::shared_ptr<const Entry> Lookup(const std::vector<int>& ids,
-                                      size_t max_len);
+                                      size_t max_len,
+                                      const std::string& kv_type = "f32");
   // Adds (or refreshes) an entry; entries past the budget are dropped,
   // oldest use first (an entry larger than the budget is not kept).
-  void Insert(std::vector<int> tokens, std::string kv);
+  void Insert(std::vector<int> tokens, std::string kv,
+              std::string kv_type = "f32");
 
   uint64_t bytes() const;
   size_t size() const;

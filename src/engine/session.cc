@@ -39,8 +39,20 @@ StatusOr<std::unique_ptr<Session>> Engine::NewSession(
         model.needs_whole_image_blocks()) {
       max_chunk = std::max(max_chunk, kMaxImageSoftTokens);
     }
+    kernels::DType kv_types[2];
+    const std::string* kv_names[2] = {&o.cache_type_k, &o.cache_type_v};
+    for (int i = 0; i < 2; ++i) {
+      if (!kernels::ParseDType(kv_names[i]->c_str(), &kv_types[i]) ||
+          (kv_types[i] != kernels::DType::kF32 &&
+           kv_types[i] != kernels::DType::kF16 &&
+           kv_types[i] != kernels::DType::kQ8_0)) {
+        return InvalidArgument("KV cache type \"" + *kv_names[i] +
+                               "\" is not one of f32, f16, q8_0");
+      }
+    }
     FACET_ASSIGN_OR_RETURN(
-        impl->state, model.NewState(o.context_length, max_chunk, o.profile));
+        impl->state, model.NewState(o.context_length, max_chunk, o.profile,
+                                    kv_types[0], kv_types[1]));
     impl->chat = model.chat_format().DefaultOptions();
     impl->chat.enable_thinking = o.enable_thinking;
     if (!o.tools_json.empty()) {
@@ -227,12 +239,15 @@ StatusOr<int64_t> PrefillPrompt(
   for (const SoftSpan& sp : spans) limit = std::min(limit, sp.start);
   size_t start = 0;
   std::shared_ptr<const PrefixCache::Entry> hit;
-  if (e.prefix_cache != nullptr) hit = e.prefix_cache->Lookup(ids, limit);
+  if (e.prefix_cache != nullptr) {
+    hit = e.prefix_cache->Lookup(ids, limit, state.kv_type());
+  }
   KvFile file;
   bool file_hit = false;
   const std::string& cache_path = s->options.prompt_cache_path;
   if (!cache_path.empty()) {
-    StatusOr<KvFile> f = ReadKvFile(cache_path, "prompt", e.fingerprint);
+    StatusOr<KvFile> f =
+        ReadKvFile(cache_path, "prompt", e.fingerprint, state.kv_type());
     if (f.ok() && f->tokens.size() <= limit &&
         std::equal(f->tokens.begin(), f->tokens.end(), ids.begin()) &&
         (hit == nullptr || f->tokens.size() > hit->tokens.size())) {
@@ -253,7 +268,8 @@ StatusOr<int64_t> PrefillPrompt(
     std::string kv;
     state.ExportKv(&kv);
     e.prefix_cache->Insert(
-        std::vector<int>(ids.begin(), ids.begin() + boundary), std::move(kv));
+        std::vector<int>(ids.begin(), ids.begin() + boundary), std::move(kv),
+        state.kv_type());
     start = boundary;
   }
   FACET_RETURN_IF_ERROR(
@@ -265,6 +281,7 @@ StatusOr<int64_t> PrefillPrompt(
     out.model = e.model->info().path;
     out.context = state.context();
     out.tokens = ids;
+    out.kv_type = state.kv_type();
     state.ExportKv(&out.kv);
     FACET_RETURN_IF_ERROR(WriteKvFile(cache_path, out));
   }
@@ -294,6 +311,7 @@ Status Session::Save(const std::string& path) const {
               {"enable_thinking", s.chat.enable_thinking},
               {"empty_thought_prefill", s.chat.empty_thought_prefill},
               {"tools", s.chat.tools}};
+    f.kv_type = s.state->kv_type();
     s.state->ExportKv(&f.kv);
     return WriteKvFile(path, f);
   });
@@ -304,7 +322,8 @@ StatusOr<std::unique_ptr<Session>> Engine::RestoreSession(
   return CatchAll(
       "RestoreSession", [&]() -> StatusOr<std::unique_ptr<Session>> {
         FACET_ASSIGN_OR_RETURN(KvFile f,
-                               ReadKvFile(path, "session", impl_->fingerprint));
+                               ReadKvFile(path, "session", impl_->fingerprint,
+                                          /*kv_type=*/""));
         if (!f.chat.is_object()) return DataLoss(path + ": no chat state");
         SessionOptions o = options;
         o.system_prompt.clear();  // the history has it
@@ -318,6 +337,7 @@ StatusOr<std::unique_ptr<Session>> Engine::RestoreSession(
         }
         FACET_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, NewSession(o));
         Session::Impl& s = *session->impl_;
+        FACET_RETURN_IF_ERROR(CheckKvType(path, f, s.state->kv_type()));
         FACET_ASSIGN_OR_RETURN(s.history, HistoryFromJson(f.chat["history"]));
         const nlohmann::json& c = f.chat;
         auto flag = [&](const char* k) {

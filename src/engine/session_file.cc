@@ -81,7 +81,7 @@ Status WriteKvFile(const std::string& path, const KvFile& f) {
                       {"model", f.model},
                       {"context", f.context},
                       {"tokens", f.tokens},
-                      {"kv_dtype", "f32"}};
+                      {"kv_dtype", f.kv_type}};
   if (!f.chat.is_null()) h["chat"] = f.chat;
   const std::string header = h.dump();
   std::string out(kMagic, sizeof(kMagic));
@@ -107,8 +107,16 @@ Status WriteKvFile(const std::string& path, const KvFile& f) {
   return OkStatus();
 }
 
+Status CheckKvType(const std::string& path, const KvFile& f,
+                   const std::string& kv_type) {
+  if (f.kv_type == kv_type) return OkStatus();
+  return FailedPrecondition(path + " holds a " + f.kv_type +
+                            " KV cache; this session's is " + kv_type);
+}
+
 StatusOr<KvFile> ReadKvFile(const std::string& path, const std::string& kind,
-                            const std::string& fingerprint) {
+                            const std::string& fingerprint,
+                            const std::string& kv_type) {
   FACET_ASSIGN_OR_RETURN(std::string in, ReadFileToString(path, kMaxFileBytes));
   auto bad = [&](const std::string& why) {
     return DataLoss(path + ": " + why);
@@ -158,6 +166,11 @@ StatusOr<KvFile> ReadKvFile(const std::string& path, const std::string& kind,
                               (f.model.empty() ? f.fingerprint : f.model) +
                               ")");
   }
+  if (h.contains("kv_dtype")) {
+    if (!h["kv_dtype"].is_string()) return bad("header is not valid");
+    f.kv_type = h["kv_dtype"].get<std::string>();
+  }
+  if (!kv_type.empty()) FACET_RETURN_IF_ERROR(CheckKvType(path, f, kv_type));
   f.context = h["context"].get<int64_t>();
   for (const nlohmann::json& t : h["tokens"]) {
     if (!t.is_number_integer()) return bad("token list is not valid");

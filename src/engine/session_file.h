@@ -24,20 +24,27 @@ inline constexpr int kSessionFileVersion = 1;
 std::string ModelFingerprint(const ModelInfo& info);
 
 struct KvFile {
-  std::string kind;         // "session" or "prompt"
-  std::string fingerprint;  // ModelFingerprint of the model that wrote it
-  std::string model;        // a readable name of that model
-  int64_t context = 0;      // the writer's context length
-  std::vector<int> tokens;  // the positions the KV entries hold
-  nlohmann::json chat;      // kind "session": history and chat state
-  std::string kv;           // ModelState::ExportKv
+  std::string kind;             // "session" or "prompt"
+  std::string fingerprint;      // ModelFingerprint of the model that wrote it
+  std::string model;            // a readable name of that model
+  int64_t context = 0;          // the writer's context length
+  std::vector<int> tokens;      // the positions the KV entries hold
+  nlohmann::json chat;          // kind "session": history and chat state
+  std::string kv;               // ModelState::ExportKv
+  std::string kv_type = "f32";  // ModelState::kv_type of the writer
 };
 
 // Writes atomically (a temporary file renamed over `path`).
 Status WriteKvFile(const std::string& path, const KvFile& f);
-// Reads and checks a file of `kind` written for `fingerprint`.
+// Reads and checks a file of `kind` written for `fingerprint` from a KV
+// cache of `kv_type` (CheckKvType; empty: any type, checked later).
 StatusOr<KvFile> ReadKvFile(const std::string& path, const std::string& kind,
-                            const std::string& fingerprint);
+                            const std::string& fingerprint,
+                            const std::string& kv_type);
+// kFailedPrecondition unless `f` (read from `path`) holds KV entries of
+// `kv_type` (ModelState::kv_type).
+Status CheckKvType(const std::string& path, const KvFile& f,
+                   const std::string& kv_type);
 
 // The chat history in the header of a saved session.
 nlohmann::json HistoryToJson(const std::vector<gemma4::ChatMessage>& history);
