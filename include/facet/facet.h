@@ -92,9 +92,41 @@ struct SamplerOptions {
   uint64_t seed = 0;        // same seed, same prompt -> same output
 };
 
+// Speculative decoding: tokens are guessed ahead and checked by the model
+// several at a time, in one forward pass that reads the weights once for
+// all of them. The answer is the same as without it: token for token with
+// greedy sampling, and drawn from the same distribution when sampling.
+enum class SpeculativeMode {
+  kOff,
+  // Prompt lookup: guesses that the answer goes on as it did after the
+  // last earlier occurrence of its latest few tokens in the conversation
+  // (quoting, code edits, summaries, retrieved documents).
+  kPromptLookup,
+  // The app's own drafter (SpeculativeOptions::drafter).
+  kCustom,
+};
+
+struct SpeculativeOptions {
+  SpeculativeMode mode = SpeculativeMode::kOff;
+  int max_draft = 8;  // most tokens guessed per step, 1..32
+  // The draft length follows the measured acceptance and step times, and
+  // drafting pauses while it does not pay, so that speculation is not
+  // slower than plain decoding. false: every step checks all the tokens
+  // the drafter offers (measurements and tests).
+  bool adaptive = true;
+  // kCustom: given the token ids so far (the conversation, then the
+  // answer) and a most, returns the tokens expected next (any number up
+  // to that; none = decode plainly).
+  std::function<std::vector<int>(const std::vector<int>& tokens, int max)>
+      drafter;
+};
+
 struct GenerateOptions {
   int max_tokens = 1024;  // most tokens generated for this answer
   SamplerOptions sampling;
+  // Off while the answer is constrained (declared tools with
+  // SessionOptions::constrain_tool_calls, json_schema).
+  SpeculativeOptions speculative;
   // Generation also stops (before the string) when the answer text
   // contains one of these.
   std::vector<std::string> stop_strings;
@@ -194,6 +226,12 @@ struct Stats {
   // Of prompt_tokens, how many were taken from the prefix cache or the
   // prompt cache file instead of being computed.
   int64_t cached_prompt_tokens = 0;
+  // Speculative decoding in the last Generate: verify passes, tokens
+  // guessed, and those of them the model accepted (acceptance rate =
+  // accepted / drafted; mean accepted length = accepted / steps).
+  int64_t speculative_steps = 0;
+  int64_t drafted_tokens = 0;
+  int64_t accepted_tokens = 0;
   // With SessionOptions::profile: seconds per op category since the
   // session started.
   std::map<std::string, double> op_seconds;

@@ -13,6 +13,7 @@
 #include "src/engine/engine_impl.h"
 #include "src/engine/media_input.h"
 #include "src/engine/prompt_ids.h"
+#include "src/engine/speculative.h"
 #include "src/sampling/sampler.h"
 #include "src/util/no_throw.h"
 #include "src/util/status_macros.h"
@@ -365,6 +366,7 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   for (const std::string& stop : options.stop_strings) {
     if (stop.empty()) return InvalidArgument("empty stop string");
   }
+  FACET_RETURN_IF_ERROR(ValidateSpeculativeOptions(options.speculative));
   FACET_ASSIGN_OR_RETURN(GenerateConstraint constrained,
                          MakeGenerateConstraint(s, options));
   const Tokenizer& tok = *e.tokenizer;
@@ -389,7 +391,11 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
 
   // 2. The token loop: sample, hand the token to the answer stream, and
   //    feed it back unless the turn, a stop string or a limit ends it (the
-  //    token that ends it stays out of the cache).
+  //    token that ends it stays out of the cache). With speculation, the
+  //    token is fed back together with drafted tokens after it, in one
+  //    forward pass; each drafted token is then sampled from the logits
+  //    row before it (Sampler::SampleDraft) until one is not accepted,
+  //    and the cache forgets the drafted tokens after that one.
   Sampler sampler(options.sampling);
   AnswerStream answer(tok, options.stop_strings, on_event);
   const ChatFormat& format = e.model->chat_format();
@@ -404,6 +410,8 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   int generated = 0;
   int last = -1;
   Clock::time_point t_first = t_prefill;
+  SpeculativeDecoder spec(s, options.speculative,
+                          constrained.constraint == nullptr);
   while (true) {
     if (s.cancel.load() || answer.cancelled()) {
       stop = StopReason::kCancelled;
@@ -415,9 +423,16 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
         if (id < V) logits[id] = -INFINITY;
       }
     }
-    FACET_ASSIGN_OR_RETURN(const int next,
-                           SampleNext(&sampler, constrained.constraint.get(),
-                                      &logits, V, s.tokens));
+    int next = -1;
+    bool accepted = false;
+    if (spec.checking()) {
+      next = sampler.SampleDraft(logits.data(), static_cast<int>(V), s.tokens,
+                                 spec.draft_token(), &accepted);
+    } else {
+      FACET_ASSIGN_OR_RETURN(
+          next, SampleNext(&sampler, constrained.constraint.get(), &logits, V,
+                           s.tokens));
+    }
     if (next < 0) {  // ignore_eos masked all a constraint allows
       stop = StopReason::kEndOfTurn;
       break;
@@ -434,14 +449,25 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
       stop = StopReason::kStopString;
       break;
     }
+    if (accepted) {
+      // The drafted token is in the cache already; its row is next.
+      spec.Accept(&logits);
+      s.tokens.push_back(next);
+      last = -1;
+      continue;
+    }
+    FACET_RETURN_IF_ERROR(spec.Reject());
     if (s.state->position() + 1 > s.state->context()) {
       stop = StopReason::kContextFull;
       break;
     }
-    FACET_RETURN_IF_ERROR(Decode(next, &logits));
+    FACET_RETURN_IF_ERROR(
+        spec.Feed(next, options.max_tokens - generated, &logits));
     s.tokens.push_back(next);
     last = -1;
   }
+  // Drafted tokens past where the answer ended leave the cache.
+  FACET_RETURN_IF_ERROR(spec.Reject());
 
   // 3. The answer: flush the stream and record the model's turn; the next
   //    Generate first closes it unless the model waits for a tool response.
@@ -473,6 +499,9 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
       generated > 1 ? (generated - 1) / std::max(1e-9, Seconds(t_first, t_end))
                     : 0;
   s.stats.position = s.state->position();
+  s.stats.speculative_steps = spec.steps();
+  s.stats.drafted_tokens = spec.drafted();
+  s.stats.accepted_tokens = spec.accepted();
   return response;
 }
 

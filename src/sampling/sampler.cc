@@ -48,8 +48,8 @@ double Sampler::Uniform() {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-int Sampler::Sample(const float* logits, int vocab,
-                    const std::vector<int>& history) {
+void Sampler::Penalize(const float* logits, int vocab,
+                       const std::vector<int>& history) {
   work_.assign(logits, logits + vocab);
   // Penalties over the last penalty_last_n tokens (llama.cpp semantics:
   // repetition divides positive logits and multiplies negative ones).
@@ -69,12 +69,14 @@ int Sampler::Sample(const float* logits, int vocab,
       l -= o_.presence_penalty + o_.frequency_penalty * n;
     }
   }
-  auto argmax = [&]() {
-    return static_cast<int>(std::max_element(work_.begin(), work_.end()) -
-                            work_.begin());
-  };
-  if (o_.temperature == 0.f || o_.top_k == 1) return argmax();
+}
 
+int Sampler::Argmax() const {
+  return static_cast<int>(std::max_element(work_.begin(), work_.end()) -
+                          work_.begin());
+}
+
+int Sampler::Candidates(int vocab) {
   // Candidates sorted by logit, cut to top-k.
   idx_.resize(vocab);
   std::iota(idx_.begin(), idx_.end(), 0);
@@ -85,7 +87,8 @@ int Sampler::Sample(const float* logits, int vocab,
   std::partial_sort(idx_.begin(), idx_.begin() + k, idx_.end(), by_logit);
   idx_.resize(k);
   // Softmax at temperature.
-  std::vector<double> p(k);
+  std::vector<double>& p = p_;
+  p.assign(k, 0.0);
   const double mx = work_[idx_[0]];
   double sum = 0;
   for (int i = 0; i < k; ++i) {
@@ -111,6 +114,15 @@ int Sampler::Sample(const float* logits, int vocab,
     while (m < keep && p[m] >= floor) ++m;
     keep = m;
   }
+  return keep;
+}
+
+int Sampler::Sample(const float* logits, int vocab,
+                    const std::vector<int>& history) {
+  Penalize(logits, vocab, history);
+  if (Greedy()) return Argmax();
+  const int keep = Candidates(vocab);
+  const std::vector<double>& p = p_;
   double total = 0;
   for (int i = 0; i < keep; ++i) total += p[i];
   double r = Uniform() * total;
@@ -119,6 +131,48 @@ int Sampler::Sample(const float* logits, int vocab,
     if (r < 0) return idx_[i];
   }
   return idx_[keep - 1];
+}
+
+int Sampler::SampleDraft(const float* logits, int vocab,
+                         const std::vector<int>& history, int draft,
+                         bool* accepted) {
+  Penalize(logits, vocab, history);
+  if (Greedy()) {
+    const int t = Argmax();
+    *accepted = t == draft;
+    return t;
+  }
+  const int keep = Candidates(vocab);
+  const std::vector<double>& p = p_;
+  double total = 0;
+  int at = -1;  // the draft among the kept candidates
+  for (int i = 0; i < keep; ++i) {
+    total += p[i];
+    if (idx_[i] == draft) at = i;
+  }
+  // Accept with probability p(draft) = p[at] / total.
+  const double pd = at >= 0 ? p[at] : 0.0;
+  if (pd > 0 && Uniform() * total < pd) {
+    *accepted = true;
+    return draft;
+  }
+  *accepted = false;
+  // The residual: the kept candidates without the draft.
+  double r = Uniform() * (total - pd);
+  int fallback = -1;
+  for (int i = 0; i < keep; ++i) {
+    if (i == at) continue;
+    fallback = i;
+    r -= p[i];
+    if (r < 0) return idx_[i];
+  }
+  // Rounding left r >= 0 past the last one (or the draft was the only
+  // candidate, which is then always accepted).
+  if (fallback < 0) {
+    *accepted = true;
+    return draft;
+  }
+  return idx_[fallback];
 }
 
 }  // namespace facet
