@@ -38,10 +38,10 @@ TEST(SpecLookupTest, LongestRecentMatch) {
   EXPECT_TRUE(Lookup({1, 2, 3, 4, 1}, 4).empty());
   EXPECT_TRUE(Lookup({5}, 4).empty());
   EXPECT_TRUE(Lookup({}, 4).empty());
-  // The continuation stops at the end of the history.
-  EXPECT_EQ(Lookup({1, 2, 3, 1, 2}, 8), (std::vector<int>{3, 1, 2}));
-  // A run of one token repeats it.
-  EXPECT_EQ(Lookup({4, 4, 4}, 5), (std::vector<int>{4}));
+  // Past the end of the history the loop goes on.
+  EXPECT_EQ(Lookup({1, 2, 3, 1, 2}, 8),
+            (std::vector<int>{3, 1, 2, 3, 1, 2, 3, 1}));
+  EXPECT_EQ(Lookup({4, 4, 4}, 5), (std::vector<int>{4, 4, 4, 4, 4}));
   EXPECT_TRUE(Lookup({1, 2, 1, 2}, 0).empty());
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 // Plain steps before drafting is tried again after it stopped paying;
 // doubled after each failed try up to the maximum.
-constexpr int kMinBackoff = 16;
+constexpr int kMinBackoff = 32;
 constexpr int kMaxBackoff = 256;
 // A draft length must promise this much more tokens per second than plain
 // decoding (the estimates are noisy; a wrong guess costs a verify step).
@@ -63,8 +63,12 @@ void LookupDraft(const int* tokens, size_t n, int max, std::vector<int>* draft,
           !std::equal(suffix, suffix + g, tokens + end - g)) {
         continue;
       }
-      const size_t stop = std::min(n, end + static_cast<size_t>(max));
-      draft->assign(tokens + end, tokens + stop);
+      // What followed it; past the end of the history the copy goes on
+      // from its own start (a loop of period n - end repeats).
+      for (int i = 0; i < max; ++i) {
+        const size_t at = end + i;
+        draft->push_back(at < n ? tokens[at] : (*draft)[at - n]);
+      }
       return;
     }
   }

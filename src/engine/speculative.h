@@ -27,8 +27,9 @@ Status ValidateSpeculativeOptions(const SpeculativeOptions& o);
 inline constexpr int kMaxDraftTokens = 32;
 
 // Prompt lookup: finds the most recent earlier occurrence of the longest
-// suffix of tokens[0, n) of min_ngram..max_ngram tokens, and puts the up
-// to `max` tokens that followed it into *draft (empty when none matches).
+// suffix of tokens[0, n) of min_ngram..max_ngram tokens, and puts the
+// `max` tokens that followed it into *draft (empty when none matches);
+// where the history ends, the copy repeats what it copied (a loop).
 void LookupDraft(const int* tokens, size_t n, int max, std::vector<int>* draft,
                  int min_ngram = 2, int max_ngram = 4);
 
