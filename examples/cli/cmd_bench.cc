@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,14 +58,168 @@ uint64_t KvBytesPerToken(const ModelInfo& m, int64_t pos,
   return static_cast<uint64_t>(b);
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+// --verify K,...: the time of one forward pass over K tokens with the
+// logits of each (a speculative verify step) against one decode step, at
+// the same depth; medians over the steps of all repetitions.
+int VerifyBench(const Engine& engine, SessionOptions so, long long pp,
+                long long tg, long long reps, const std::vector<int>& ks) {
+  const ModelInfo& m = engine.info();
+  int kmax = 1;
+  for (int k : ks) kmax = std::max(kmax, k);
+  const long long steps = std::max(4ll, tg / 4);
+  so.context_length =
+      pp + steps * (1 + static_cast<long long>(ks.size()) * kmax) + 1;
+  so.prefill_chunk = std::max(so.prefill_chunk, kmax);
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> tok(10,
+                                         static_cast<int>(m.vocab_size) - 1);
+  std::vector<double> decode;
+  std::vector<std::vector<double>> verify(ks.size());
+  for (long long r = 0; r < reps; ++r) {
+    auto session = engine.NewSession(so);
+    if (!session.ok()) return Fail(session.status());
+    std::vector<int> prompt(pp);
+    prompt[0] = 2;
+    for (long long i = 1; i < pp; ++i) prompt[i] = tok(rng);
+    std::vector<float> logits;
+    Status s = (*session)->Prefill(prompt, &logits);
+    if (!s.ok()) return Fail(s);
+    // Interleaved, so that load changes hit both alike.
+    for (long long i = 0; i < steps; ++i) {
+      auto t = std::chrono::steady_clock::now();
+      s = (*session)->Decode(tok(rng), &logits);
+      if (!s.ok()) return Fail(s);
+      decode.push_back(Since(t));
+      for (size_t j = 0; j < ks.size(); ++j) {
+        std::vector<int> batch(ks[j]);
+        for (int& b : batch) b = tok(rng);
+        t = std::chrono::steady_clock::now();
+        s = (*session)->Prefill(batch, &logits, true);
+        if (!s.ok()) return Fail(s);
+        verify[j].push_back(Since(t));
+      }
+    }
+  }
+  const double d = Median(decode);
+  std::printf("model %s, %d threads, depth %lld, %zu steps each\n",
+              m.path.c_str(), engine.num_threads(), pp, decode.size());
+  std::printf("decode step           %8.2f ms\n", 1e3 * d);
+  for (size_t j = 0; j < ks.size(); ++j) {
+    const double v = Median(verify[j]);
+    std::printf("verify step, %2d tokens %8.2f ms  = %.2fx a decode step\n",
+                ks[j], 1e3 * v, v / d);
+  }
+  return 0;
+}
+
+// --spec lookup|reject: the same greedy answer decoded plainly and with
+// speculation (prompt lookup, or a drafter whose guesses are always
+// wrong), tok/s of each, acceptance, and whether the tokens are identical.
+int SpecBench(const Engine& engine, SessionOptions so, const Args& args,
+              long long pp, long long tg, long long reps) {
+  const ModelInfo& m = engine.info();
+  const std::string mode = args.Get("--spec");
+  SpeculativeOptions spec;
+  if (mode == "lookup") {
+    spec.mode = SpeculativeMode::kPromptLookup;
+  } else if (mode == "reject") {
+    spec.mode = SpeculativeMode::kCustom;
+    // A token a greedy answer does not pick: the vocabulary's last.
+    const int never = static_cast<int>(m.vocab_size) - 1;
+    spec.drafter = [never](const std::vector<int>&, int max) {
+      return std::vector<int>(max, never);
+    };
+  } else {
+    return Fail(Status(StatusCode::kInvalidArgument,
+                       "--spec expects lookup or reject"));
+  }
+  long long v = spec.max_draft;
+  Status s = args.GetInt("--draft-max", 1, 32, &v);
+  if (!s.ok()) return Fail(s);
+  spec.max_draft = static_cast<int>(v);
+  spec.adaptive = !args.Has("--no-adaptive");
+  std::string prompt;
+  if (args.Has("-f")) {
+    StatusOr<std::string> t = ReadTextFile(args.Get("-f"), 64 << 20);
+    if (!t.ok()) return Fail(t.status());
+    prompt = *t;
+  } else {
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> tok(10,
+                                           static_cast<int>(m.vocab_size) - 1);
+    std::vector<int> ids(pp);
+    for (int& id : ids) id = tok(rng);
+    prompt = engine.Detokenize(ids);
+  }
+  so.context_length = 0;
+  std::vector<double> plain_tps, spec_tps;
+  int64_t steps = 0, drafted = 0, accepted = 0;
+  bool identical = true;
+  for (long long r = 0; r < reps; ++r) {
+    std::vector<int> tokens[2];
+    for (int with = 0; with < 2; ++with) {
+      auto session = engine.NewSession(so);
+      if (!session.ok()) return Fail(session.status());
+      s = (*session)->AddMessage(Role::kUser, prompt);
+      if (!s.ok()) return Fail(s);
+      GenerateOptions g;
+      g.max_tokens = static_cast<int>(tg);
+      g.ignore_eos = true;
+      g.sampling.temperature = 0;
+      if (with) g.speculative = spec;
+      StatusOr<Response> resp = (*session)->Generate(g);
+      if (!resp.ok()) return Fail(resp.status());
+      const Stats st = (*session)->stats();
+      (with ? spec_tps : plain_tps).push_back(st.decode_tokens_per_s);
+      if (with) {
+        steps += st.speculative_steps;
+        drafted += st.drafted_tokens;
+        accepted += st.accepted_tokens;
+      }
+      tokens[with] = (*session)->tokens();
+    }
+    identical = identical && tokens[0] == tokens[1];
+  }
+  const double p = Median(plain_tps), q = Median(spec_tps);
+  std::printf("model %s, %d threads, %lld repetitions, %lld tokens each\n",
+              m.path.c_str(), engine.num_threads(), reps, tg);
+  std::printf("plain decode        %8.2f tok/s (median)\n", p);
+  std::printf("speculative (%s%s) %8.2f tok/s (median) = %.3fx\n", mode.c_str(),
+              spec.adaptive ? "" : ", fixed", q, q / p);
+  std::printf(
+      "verify steps %lld, drafted %lld, accepted %lld: acceptance %.1f%%, "
+      "mean accepted length %.2f\n",
+      static_cast<long long>(steps), static_cast<long long>(drafted),
+      static_cast<long long>(accepted),
+      drafted ? 100.0 * accepted / drafted : 0.0,
+      steps ? static_cast<double>(accepted) / steps : 0.0);
+  std::printf("tokens identical to plain decoding: %s\n",
+              identical ? "yes" : "NO");
+  return identical ? 0 : 1;
+}
+
 }  // namespace
 
 int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-n", "-r", "-d"});
+  flags.insert({"--verify", "--spec", "--draft-max", "-f"});
   Status s =
-      args.Parse(argc, argv, 2, flags, {"--json", "--profile", "--no-repack"});
+      args.Parse(argc, argv, 2, flags,
+                 {"--json", "--profile", "--no-repack", "--no-adaptive"});
   if (!s.ok()) return Fail(s);
   EngineOptions eo;
   SessionOptions so;
@@ -90,6 +245,20 @@ int RunBench(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load)
           .count();
   const ModelInfo& m = (*engine)->info();
+  if (args.Has("--verify")) {
+    std::vector<int> ks;
+    std::stringstream list(args.Get("--verify"));
+    for (std::string k; std::getline(list, k, ',');) {
+      const int n = std::atoi(k.c_str());
+      if (n < 1 || n > 64) {
+        return Fail(Status(StatusCode::kInvalidArgument,
+                           "--verify expects token counts 1..64, e.g. 4,8"));
+      }
+      ks.push_back(n);
+    }
+    return VerifyBench(**engine, so, pp, tg, reps, ks);
+  }
+  if (args.Has("--spec")) return SpecBench(**engine, so, args, pp, tg, reps);
   so.context_length = depth + pp + tg + 1;
 
   std::vector<double> prefill, decode, ttft;

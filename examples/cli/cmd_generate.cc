@@ -64,6 +64,25 @@ Status SamplingFlags(const Args& args, SamplerOptions* o) {
   return Status();
 }
 
+// --spec lookup|draft, --draft-max N.
+Status SpeculativeFlags(const Args& args, SpeculativeOptions* o) {
+  const std::string mode = args.Get("--spec", "off");
+  if (mode == "lookup") {
+    o->mode = SpeculativeMode::kPromptLookup;
+  } else if (mode == "draft" || args.Has("-md") || args.Has("--model-draft")) {
+    return Status(StatusCode::kUnimplemented,
+                  "--spec draft: the Gemma 4 MTP drafter is not implemented "
+                  "yet; use --spec lookup");
+  } else if (mode != "off") {
+    return Status(StatusCode::kInvalidArgument,
+                  "--spec expects lookup, draft or off, got '" + mode + "'");
+  }
+  long long v = o->max_draft;
+  Status s = args.GetInt("--draft-max", 1, 32, &v);
+  o->max_draft = static_cast<int>(v);
+  return s;
+}
+
 const char* StopName(StopReason r) {
   switch (r) {
     case StopReason::kEndOfTurn:
@@ -117,13 +136,26 @@ Status Answer(Session* session, const GenerateOptions& base, bool show_stats) {
     if (st.cached_prompt_tokens > 0) {
       cached = " (" + std::to_string(st.cached_prompt_tokens) + " cached)";
     }
+    std::string spec;
+    if (st.speculative_steps > 0) {
+      char buf[160];
+      std::snprintf(
+          buf, sizeof(buf),
+          " (%lld of %lld drafted accepted, %.0f%%, %.2f per step)",
+          static_cast<long long>(st.accepted_tokens),
+          static_cast<long long>(st.drafted_tokens),
+          100.0 * st.accepted_tokens / st.drafted_tokens,
+          static_cast<double>(st.accepted_tokens) / st.speculative_steps);
+      spec = buf;
+    }
     std::fprintf(stderr,
                  "[%lld prompt tokens%s, %.1f tok/s prefill, first token %.2f "
-                 "s; %lld tokens, %.1f tok/s decode; %s]\n",
+                 "s; %lld tokens, %.1f tok/s decode%s; %s]\n",
                  static_cast<long long>(st.prompt_tokens), cached.c_str(),
                  st.prefill_tokens_per_s, st.time_to_first_token_s,
                  static_cast<long long>(st.generated_tokens),
-                 st.decode_tokens_per_s, StopName(r->stop_reason));
+                 st.decode_tokens_per_s, spec.c_str(),
+                 StopName(r->stop_reason));
   }
   return Status();
 }
@@ -156,6 +188,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
                 "--frequency-penalty", "--tools", "--max-input-mb", "--image",
                 "--audio", "--image-budget", "--prompt-cache"});
   flags.insert({"--tool-choice", "--json-schema"});
+  flags.insert({"--spec", "--draft-max", "-md", "--model-draft"});
   Status s = args.Parse(argc, argv, 2, flags,
                         {"--think", "--no-stats", "--ignore-eos", "--json"});
   if (!s.ok()) return Fail(s);
@@ -203,6 +236,7 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   }
   go.sampling = (*engine)->DefaultSampling();
   if (!(s = SamplingFlags(args, &go.sampling)).ok()) return Fail(s);
+  if (!(s = SpeculativeFlags(args, &go.speculative)).ok()) return Fail(s);
   StatusOr<std::unique_ptr<Session>> session = (*engine)->NewSession(so);
   if (!session.ok()) return Fail(session.status());
   const bool stats = !args.Has("--no-stats");
