@@ -276,10 +276,11 @@ int RunGenerate(int argc, char** argv, bool interactive) {
   }
   if (isatty(0)) {
     std::fprintf(stderr,
-                 "facet chat: type a message; /image PATH [budget] and "
-                 "/audio PATH attach media to the next message; /save PATH "
-                 "and /load PATH keep a conversation; /reset starts over, "
-                 "/exit quits, Ctrl-C stops an answer.\n");
+                 "facet chat: type a message; /reset starts over, /exit "
+                 "quits, Ctrl-C stops an answer.\n"
+                 "  /image PATH [budget], /audio PATH: attach media to the "
+                 "next message\n"
+                 "  /save PATH, /load PATH: keep a conversation in a file\n");
   }
   std::string line = prompt;
   bool have = !prompt.empty();
