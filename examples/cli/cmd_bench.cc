@@ -169,7 +169,10 @@ int SpecBench(const Engine& engine, SessionOptions so, const Args& args,
   bool identical = true;
   for (long long r = 0; r < reps; ++r) {
     std::vector<int> tokens[2];
-    for (int with = 0; with < 2; ++with) {
+    // Alternating which goes first, so that a load change does not favour
+    // one.
+    for (int i = 0; i < 2; ++i) {
+      const int with = (i + static_cast<int>(r)) % 2;
       auto session = engine.NewSession(so);
       if (!session.ok()) return Fail(session.status());
       s = (*session)->AddMessage(Role::kUser, prompt);
