@@ -334,7 +334,10 @@ Status JsonSchema::ValidateNode(int index, const json& v,
       }
       FACET_RETURN_IF_ERROR(ValidateNode(p.node, *it, path + "." + p.name));
     }
-    for (const auto& [key, sub] : v.items()) {
+    for (auto item = v.begin(); item != v.end(); ++item) {
+      // (No structured binding: C++17 lambdas cannot capture one.)
+      const std::string& key = item.key();
+      const nlohmann::json& sub = item.value();
       const bool declared = std::any_of(
           n.properties.begin(), n.properties.end(),
           [&](const SchemaNode::Property& p) { return p.name == key; });
