@@ -7,6 +7,7 @@
 #include "models/gemma4/model.h"
 #include "models/gemma4/model_info.h"
 #include "models/gemma4/text.h"
+#include "models/gemma4/text_state.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {
@@ -38,62 +39,6 @@ void Prefetch(const Model& model, float base,
   if (progress && last < 1.f) progress(1.f);
   (void)sink;
 }
-
-class State : public ModelState {
- public:
-  Status Init(const Gemma4Config& c, int64_t context, int max_chunk,
-              bool profile, kernels::DType k_type, kernels::DType v_type) {
-    scratch.profile.enabled = profile;
-    return cache.Init(c, context, max_chunk, k_type, v_type);
-  }
-  int64_t context() const override { return cache.context(); }
-  int64_t MaxRollback() const override { return cache.MaxRollback(); }
-  Status Truncate(int64_t pos) override {
-    if (pos < 0 || pos > position_) {
-      return InvalidArgument("cannot truncate to position " +
-                             std::to_string(pos) + " of " +
-                             std::to_string(position_));
-    }
-    // Position 0 needs nothing of the cache.
-    if (pos > 0 && pos < floor_) {
-      return FailedPrecondition(
-          "position " + std::to_string(pos) +
-          " is before what the restored sliding-window cache holds");
-    }
-    if (pos > 0 && position_ - pos > cache.MaxRollback()) {
-      return FailedPrecondition(
-          "rolling back " + std::to_string(position_ - pos) +
-          " positions goes past what the sliding-window cache keeps (" +
-          std::to_string(cache.MaxRollback()) + ")");
-    }
-    position_ = pos;
-    if (pos == 0) floor_ = 0;
-    return OkStatus();
-  }
-  std::map<std::string, double> ProfileSeconds() const override {
-    return scratch.profile.seconds;
-  }
-  void ExportKv(std::string* out) const override {
-    cache.Export(position_, out);
-  }
-  Status ImportKv(int64_t n, const std::string& data) override {
-    position_ = 0;
-    floor_ = 0;
-    int64_t floor = 0;
-    FACET_RETURN_IF_ERROR(cache.Import(n, data, &floor));
-    position_ = n;
-    floor_ = floor;
-    return OkStatus();
-  }
-  std::string kv_type() const override {
-    return KvCache::TypeName(cache.k_type(), cache.v_type());
-  }
-  void Advance(int n) { position_ += n; }
-
-  KvCache cache;
-  Scratch scratch;
-  int64_t floor_ = 0;  // lowest rollback target after an import
-};
 
 class Gemma4ChatFormat : public ChatFormat {
  public:
@@ -145,7 +90,7 @@ class TextModel : public LanguageModel {
   StatusOr<std::unique_ptr<ModelState>> NewState(
       int64_t context, int max_chunk, bool profile, kernels::DType k_type,
       kernels::DType v_type) const override {
-    auto state = std::make_unique<State>();
+    auto state = std::make_unique<TextState>();
     FACET_RETURN_IF_ERROR(state->Init(model_->config(), context, max_chunk,
                                       profile, k_type, v_type));
     return std::unique_ptr<ModelState>(std::move(state));
@@ -153,7 +98,7 @@ class TextModel : public LanguageModel {
   Status Forward(const ForwardBatch& batch, ModelState* state,
                  kernels::ThreadPool* pool, float* logits,
                  bool all_logits) const override {
-    State* s = static_cast<State*>(state);
+    TextState* s = static_cast<TextState*>(state);
     SoftInputs soft;
     soft.is_soft = batch.soft;
     soft.embeds = batch.soft_embeds;
