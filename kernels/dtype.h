@@ -23,6 +23,10 @@ enum class DType : uint32_t {
   kQ5_K = 13,
   kQ6_K = 14,
   kQ8_K = 15,
+  // Integer index tensors (safetensors I32 / I64, e.g. the MTP drafter's
+  // token_ordering): stored and read, never computed with.
+  kI32 = 26,
+  kI64 = 27,
   kBF16 = 30,
 };
 

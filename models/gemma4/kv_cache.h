@@ -43,6 +43,14 @@ class KvCache {
   float* V(int layer, int64_t pos) {
     return reinterpret_cast<float*>(VRow(layer, pos));
   }
+  // Read-only rows, for models that read the target's cache (the MTP
+  // drafter); Row only computes an address.
+  const uint8_t* KRow(int layer, int64_t pos) const {
+    return const_cast<KvCache*>(this)->Row(layer, pos, true);
+  }
+  const uint8_t* VRow(int layer, int64_t pos) const {
+    return const_cast<KvCache*>(this)->Row(layer, pos, false);
+  }
   uint64_t bytes() const;
   // How many positions back a rollback is always safe: a ring of S slots
   // for a window of W keeps the W - 1 keys that the next chunk needs as

@@ -154,4 +154,9 @@ StatusOr<std::unique_ptr<LanguageModel>> LoadTextModel(
   return std::unique_ptr<LanguageModel>(std::move(m));
 }
 
+const Model* ModelOf(const LanguageModel& lm) {
+  const TextModel* t = dynamic_cast<const TextModel*>(&lm);
+  return t == nullptr ? nullptr : t->model_.get();
+}
+
 }  // namespace facet::gemma4

@@ -14,6 +14,11 @@ namespace facet::gemma4 {
 StatusOr<std::unique_ptr<LanguageModel>> LoadTextModel(
     const LoadOptions& options);
 
+class Model;
+// The Gemma 4 weights and config behind `lm`, or null when `lm` is not a
+// Gemma 4 text model (for models that read the target, the MTP drafter).
+const Model* ModelOf(const LanguageModel& lm);
+
 }  // namespace facet::gemma4
 
 #endif  // FACET_MODELS_GEMMA4_TEXT_MODEL_H_

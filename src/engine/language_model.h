@@ -135,6 +135,27 @@ class LanguageModel {
 StatusOr<std::unique_ptr<LanguageModel>> LoadLanguageModel(
     const LoadOptions& options);
 
+// A drafter for speculative decoding that reads the target's own state
+// (the Gemma 4 MTP drafter attends to the target's KV cache and starts
+// from its last hidden state). It keeps no state between calls.
+class DraftModel {
+ public:
+  virtual ~DraftModel() = default;
+  // Up to `k` tokens expected after `token`, the target's newest token
+  // (not yet forwarded: it goes at target.position()), into *out.
+  // `hidden_row`: which row of the target's last Forward call with logits
+  // `token` was sampled from (0 when the call kept only the last row).
+  // *out stays empty when the state lacks what the drafter needs.
+  virtual Status Draft(const ModelState& target, int hidden_row, int token,
+                       int k, kernels::ThreadPool* pool,
+                       std::vector<int>* out) const = 0;
+};
+
+// Loads the drafter at `path` for `target`; kFailedPrecondition when it
+// was not made for that model.
+StatusOr<std::unique_ptr<DraftModel>> LoadDraftModel(
+    const std::string& path, const LanguageModel& target);
+
 }  // namespace facet
 
 #endif  // FACET_SRC_ENGINE_LANGUAGE_MODEL_H_
