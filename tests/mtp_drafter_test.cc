@@ -373,5 +373,100 @@ TEST_F(MtpBadFolderTest, NotAGemmaTarget) {
       StatusCode::kNotFound);
 }
 
+// Greedy answers with the drafter are token for token those of plain
+// decoding, over several prompts and the K/V types, and drafts get
+// accepted.
+TEST(MtpDrafterEngineTest, GreedyIdenticalToPlainDecoding) {
+  EngineOptions eo;
+  eo.model_path = Target();
+  eo.draft_model_path = DrafterDir();
+  eo.num_threads = 1;
+  auto engine = Engine::Create(eo);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const std::vector<std::string> prompts = {
+      "Repeat: the cat sat on the mat, the cat sat on the mat.",
+      "In the beginning God created the heaven and the earth.",
+      "Count: one two three four five six seven", "Hello"};
+  int64_t drafted = 0, accepted = 0;
+  for (const char* kv : {"f32", "f16", "q8_0"}) {
+    for (const std::string& prompt : prompts) {
+      std::vector<int> plain_tokens;
+      for (bool spec : {false, true}) {
+        SessionOptions so;
+        so.context_length = 256;
+        so.prefill_chunk = 8;
+        so.cache_type_k = kv;
+        so.cache_type_v = kv;
+        auto s = (*engine)->NewSession(so);
+        ASSERT_TRUE(s.ok());
+        ASSERT_TRUE((*s)->AddMessage(Role::kUser, prompt).ok());
+        GenerateOptions g;
+        g.max_tokens = 24;
+        g.sampling.temperature = 0;
+        g.ignore_eos = true;
+        if (spec) {
+          g.speculative.mode = SpeculativeMode::kDraft;
+          g.speculative.max_draft = 4;
+          g.speculative.adaptive = false;
+        }
+        auto r = (*s)->Generate(g);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        const Stats st = (*s)->stats();
+        if (!spec) {
+          plain_tokens = (*s)->tokens();
+          EXPECT_EQ(st.speculative_steps, 0);
+        } else {
+          EXPECT_EQ((*s)->tokens(), plain_tokens) << kv << " " << prompt;
+          EXPECT_GT(st.speculative_steps, 0);
+          drafted += st.drafted_tokens;
+          accepted += st.accepted_tokens;
+        }
+      }
+    }
+  }
+  EXPECT_GT(drafted, 0);
+  EXPECT_GT(accepted, 0);
+  std::printf("[ drafter ] accepted %lld of %lld drafted tokens\n",
+              static_cast<long long>(accepted),
+              static_cast<long long>(drafted));
+
+  // Sampling with drafts runs (SampleDraft keeps the distribution; the
+  // drafts are argmax, i.e. deterministic like prompt lookup's).
+  auto s = (*engine)->NewSession({});
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->AddMessage(Role::kUser, "Hello").ok());
+  GenerateOptions g;
+  g.max_tokens = 16;
+  g.ignore_eos = true;
+  g.sampling.temperature = 0.8f;
+  g.sampling.seed = 7;
+  g.speculative.mode = SpeculativeMode::kDraft;
+  g.speculative.adaptive = false;
+  EXPECT_TRUE((*s)->Generate(g).ok());
+}
+
+TEST(MtpDrafterEngineTest, Errors) {
+  // A drafter made for another model.
+  EngineOptions eo;
+  eo.model_path = TestData("golden/dense-tiny-f32-s16/model.gguf");
+  eo.draft_model_path = DrafterDir();
+  eo.num_threads = 1;
+  auto bad = Engine::Create(eo);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition);
+  // kDraft without a drafter.
+  eo.draft_model_path.clear();
+  eo.model_path = Target();
+  auto engine = Engine::Create(eo);
+  ASSERT_TRUE(engine.ok());
+  auto s = (*engine)->NewSession({});
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->AddMessage(Role::kUser, "Hello").ok());
+  GenerateOptions g;
+  g.max_tokens = 4;
+  g.speculative.mode = SpeculativeMode::kDraft;
+  EXPECT_EQ((*s)->Generate(g).status().code(), StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace facet

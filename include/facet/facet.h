@@ -38,6 +38,11 @@ struct EngineOptions {
   // alone) or a llama.cpp mmproj GGUF. Empty: the model's own folder when
   // it holds them (a GGUF model file has none: name its mmproj here).
   std::string mmproj_path;
+  // A drafter for SpeculativeMode::kDraft: the Hugging Face folder of the
+  // model's Gemma 4 MTP "assistant" checkpoint (e.g.
+  // gemma-4-E2B-it-assistant). Empty: none. Engine::Create fails when it
+  // was not made for the model.
+  std::string draft_model_path;
   // Memory for the shared prefix cache: the KV entries of the system turn
   // (system prompt and tool declarations) that sessions prefilled, reused
   // by later sessions that start with the same tokens instead of being
@@ -104,6 +109,9 @@ enum class SpeculativeMode {
   kPromptLookup,
   // The app's own drafter (SpeculativeOptions::drafter).
   kCustom,
+  // The model's MTP drafter (EngineOptions::draft_model_path): a small
+  // model that reads the target's KV cache and hidden state.
+  kDraft,
 };
 
 struct SpeculativeOptions {

@@ -72,6 +72,11 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
                              std::to_string(impl->model->hidden_size()) +
                              " wide");
     }
+    if (!options.draft_model_path.empty()) {
+      FACET_ASSIGN_OR_RETURN(
+          impl->drafter,
+          LoadDraftModel(options.draft_model_path, *impl->model));
+    }
     impl->fingerprint = ModelFingerprint(impl->model->info());
     if (options.prefix_cache_bytes > 0) {
       impl->prefix_cache =

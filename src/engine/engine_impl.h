@@ -25,6 +25,9 @@ namespace facet {
 
 struct Engine::Impl {
   std::unique_ptr<LanguageModel> model;
+  // SpeculativeMode::kDraft's drafter (null: none). It reads `model`:
+  // declared after it, it is destroyed before it.
+  std::unique_ptr<DraftModel> drafter;
   std::unique_ptr<Tokenizer> tokenizer;       // null when the file has none
   std::unique_ptr<MediaEncoder> encoder;      // null: text only
   std::unique_ptr<PrefixCache> prefix_cache;  // null: off

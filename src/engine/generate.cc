@@ -367,6 +367,12 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
     if (stop.empty()) return InvalidArgument("empty stop string");
   }
   FACET_RETURN_IF_ERROR(ValidateSpeculativeOptions(options.speculative));
+  if (options.speculative.mode == SpeculativeMode::kDraft &&
+      e.drafter == nullptr) {
+    return FailedPrecondition(
+        "speculative mode kDraft needs a drafter model "
+        "(EngineOptions::draft_model_path)");
+  }
   FACET_ASSIGN_OR_RETURN(GenerateConstraint constrained,
                          MakeGenerateConstraint(s, options));
   const Tokenizer& tok = *e.tokenizer;

@@ -39,6 +39,9 @@ Status ValidateSpeculativeOptions(const SpeculativeOptions& o) {
             "speculative mode kCustom needs SpeculativeOptions::drafter");
       }
       break;
+    case SpeculativeMode::kDraft:
+      // Whether the engine has a drafter is checked where it generates.
+      break;
     default:
       return InvalidArgument("unknown speculative mode");
   }
@@ -146,16 +149,22 @@ SpeculativeDecoder::SpeculativeDecoder(Session::Impl& s,
                                        bool allowed)
     : s_(s),
       o_(o),
-      controller_(
-          allowed && o.mode != SpeculativeMode::kOff
-              ? std::min<int64_t>({o.max_draft, s.options.prefill_chunk - 1,
-                                   s.state->MaxRollback()})
-              : 0,
-          o.adaptive) {}
+      controller_(allowed && o.mode != SpeculativeMode::kOff
+                      ? std::min<int64_t>(
+                            {o.max_draft,
+                             // The MTP drafter's window (HF rule) reads one key
+                             // more than the sliding ring keeps after a
+                             // rollback of a whole chunk.
+                             s.options.prefill_chunk - 1 -
+                                 (o.mode == SpeculativeMode::kDraft ? 1 : 0),
+                             s.state->MaxRollback()})
+                      : 0,
+                  o.adaptive) {}
 
 void SpeculativeDecoder::Accept(std::vector<float>* logits) {
   ++at_;
   ++accepted_;
+  hidden_row_ = static_cast<int>(at_);
   const size_t V = logits->size();
   std::copy(rows_.begin() + at_ * V, rows_.begin() + (at_ + 1) * V,
             logits->begin());
@@ -196,7 +205,18 @@ Status SpeculativeDecoder::Feed(int token, int budget,
   if (room > 0) {
     candidates_.clear();
     s_.tokens.push_back(token);
-    if (o_.mode == SpeculativeMode::kPromptLookup) {
+    if (o_.mode == SpeculativeMode::kDraft && s_.engine->drafter) {
+      // The drafter costs a step per token: ask the controller first.
+      const int want = controller_.Length(room);
+      const Status drafted =
+          want > 0 ? s_.engine->drafter->Draft(state, hidden_row_, token, want,
+                                               s_.engine->pool, &candidates_)
+                   : OkStatus();
+      if (!drafted.ok()) {
+        s_.tokens.pop_back();
+        return drafted;
+      }
+    } else if (o_.mode == SpeculativeMode::kPromptLookup) {
       LookupDraft(s_.tokens.data(), s_.tokens.size(), room, &candidates_);
     } else if (o_.mode == SpeculativeMode::kCustom && o_.drafter) {
       candidates_ = o_.drafter(s_.tokens, room);
@@ -209,11 +229,14 @@ Status SpeculativeDecoder::Feed(int token, int budget,
            candidates_[valid] >= 0 && candidates_[valid] < V) {
       ++valid;
     }
-    k = controller_.Length(static_cast<int>(valid));
+    k = o_.mode == SpeculativeMode::kDraft
+            ? static_cast<int>(valid)
+            : controller_.Length(static_cast<int>(valid));
   } else {
     controller_.Length(0);
   }
   fed_drafts_ = k;
+  hidden_row_ = 0;  // the row after `token`, either way
   if (k == 0) {
     return PrefillPositions(&s_, {token}, {}, logits, false, nullptr);
   }

@@ -112,6 +112,9 @@ class SpeculativeDecoder {
   std::vector<int> batch_, candidates_;
   Clock::time_point fed_at_;
   int fed_drafts_ = -1;  // drafted tokens of the step in flight (-1: none)
+  // kDraft: the row of the last forward whose logits the current token
+  // comes from (the drafter starts from its hidden state).
+  int hidden_row_ = 0;
   int64_t steps_ = 0, drafted_ = 0, accepted_ = 0;
 };
 
