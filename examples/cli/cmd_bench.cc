@@ -134,6 +134,12 @@ int SpecBench(const Engine& engine, SessionOptions so, const Args& args,
   SpeculativeOptions spec;
   if (mode == "lookup") {
     spec.mode = SpeculativeMode::kPromptLookup;
+  } else if (mode == "draft") {
+    if (!args.Has("-md") && !args.Has("--model-draft")) {
+      return Fail(Status(StatusCode::kInvalidArgument,
+                         "--spec draft needs -md <drafter folder>"));
+    }
+    spec.mode = SpeculativeMode::kDraft;
   } else if (mode == "reject") {
     spec.mode = SpeculativeMode::kCustom;
     // A token a greedy answer does not pick: the vocabulary's last.
@@ -143,7 +149,7 @@ int SpecBench(const Engine& engine, SessionOptions so, const Args& args,
     };
   } else {
     return Fail(Status(StatusCode::kInvalidArgument,
-                       "--spec expects lookup or reject"));
+                       "--spec expects lookup, draft or reject"));
   }
   long long v = spec.max_draft;
   Status s = args.GetInt("--draft-max", 1, 32, &v);
@@ -219,7 +225,8 @@ int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-n", "-r", "-d"});
-  flags.insert({"--verify", "--spec", "--draft-max", "-f"});
+  flags.insert(
+      {"--verify", "--spec", "--draft-max", "-f", "-md", "--model-draft"});
   Status s =
       args.Parse(argc, argv, 2, flags,
                  {"--json", "--profile", "--no-repack", "--no-adaptive"});

@@ -69,10 +69,16 @@ Status SpeculativeFlags(const Args& args, SpeculativeOptions* o) {
   const std::string mode = args.Get("--spec", "off");
   if (mode == "lookup") {
     o->mode = SpeculativeMode::kPromptLookup;
-  } else if (mode == "draft" || args.Has("-md") || args.Has("--model-draft")) {
-    return Status(StatusCode::kUnimplemented,
-                  "--spec draft: the Gemma 4 MTP drafter is not implemented "
-                  "yet; use --spec lookup");
+  } else if (mode == "draft" ||
+             (mode == "off" &&
+              (args.Has("-md") || args.Has("--model-draft")))) {
+    // The drafter itself is loaded with the engine (CommonOptions).
+    if (!args.Has("-md") && !args.Has("--model-draft")) {
+      return Status(StatusCode::kInvalidArgument,
+                    "--spec draft needs -md <drafter folder> (the model's "
+                    "Gemma 4 MTP assistant checkpoint)");
+    }
+    o->mode = SpeculativeMode::kDraft;
   } else if (mode != "off") {
     return Status(StatusCode::kInvalidArgument,
                   "--spec expects lookup, draft or off, got '" + mode + "'");

@@ -40,6 +40,8 @@ std::set<std::string> CommonFlags() {
 Status CommonOptions(const Args& args, EngineOptions* eo, SessionOptions* so) {
   eo->model_path = args.Get("-m");
   eo->mmproj_path = args.Get("--mmproj");
+  // -md / --model-draft: the MTP drafter (commands that take it list it).
+  eo->draft_model_path = args.Get("-md", args.Get("--model-draft"));
   if (eo->model_path.empty()) {
     return Status(StatusCode::kInvalidArgument, "-m <model> is required");
   }
