@@ -1,11 +1,13 @@
-// Runs the AVX-512 and AVX-512 VNNI q8_0 / q4_0 kernels (and the AVX-512
-// dot product and f32 GEMM of avx512_ops_impl.inc) on a CPU without
-// AVX-512: avx512_matmul_impl.inc is compiled here on SIMDe's portable
-// AVX-512 (libsimde-dev) and checked against the scalar reference, with the
-// checks of tests/kernels_test.cc: the rounding bound over shape sweeps,
-// exact results on integer inputs, and bit-identical results whatever the
-// tiling. The real kernels run in facet_tests on AVX-512 machines; this
-// covers their logic everywhere else. Prints "N passed, M failed".
+// Runs the AVX-512 and AVX-512 VNNI q8_0 / q4_0 / q6_K kernels, the packed
+// q4_0 / q8_0 / q4_K ones (against the AVX2 packed kernels, bit for bit)
+// and the AVX-512 dot product and f32 GEMM of avx512_ops_impl.inc on a CPU
+// without AVX-512: avx512_matmul_impl.inc and avx512_packed_impl.inc are
+// compiled here on SIMDe's portable AVX-512 (libsimde-dev) and checked
+// against the scalar reference, with the checks of tests/kernels_test.cc:
+// the rounding bound over shape sweeps, exact results on integer inputs,
+// and bit-identical results whatever the tiling. The real kernels run in
+// facet_tests on AVX-512 machines; this covers their logic everywhere
+// else. Prints "N passed, M failed".
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -27,9 +29,13 @@
 #define FACET_VNNI 1
 #define FACET_AVX512_NS avx512vnni_emu
 #include "kernels/x86/avx512_matmul_impl.inc"
+#include "kernels/x86/avx512_packed_impl.inc"
 #undef FACET_AVX512_NS
+#undef FACET_VNNI
+#define FACET_VNNI 0
 #define FACET_AVX512_NS avx512_emu
 #include "kernels/x86/avx512_ops_impl.inc"
+#include "kernels/x86/avx512_packed_impl.inc"
 
 namespace facet::kernels {
 namespace {
@@ -196,9 +202,116 @@ void RunVectorOps() {
 }  // namespace
 }  // namespace facet::kernels
 
+namespace facet::kernels {
+namespace {
+
+std::vector<uint8_t> QuantRows(DType t, int64_t rows, int64_t cols,
+                               std::mt19937* rng) {
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> f(static_cast<size_t>(cols));
+  const int64_t rb = RowBytes(t, cols);
+  std::vector<uint8_t> out(static_cast<size_t>(rows * rb));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& v : f) v = nd(*rng);
+    QuantizeRow(t, f.data(), out.data() + r * rb, cols);
+  }
+  return out;
+}
+
+std::vector<uint8_t> ActsFor(DType t, int64_t n, int64_t cols,
+                             std::mt19937* rng, int64_t* stride) {
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const ActType act = ActTypeFor(t);
+  *stride = ActRowBytes(act, cols);
+  std::vector<uint8_t> a(static_cast<size_t>(n * *stride));
+  std::vector<float> x(static_cast<size_t>(cols));
+  for (int64_t k = 0; k < n; ++k) {
+    for (float& v : x) v = nd(*rng);
+    KernelsFor(Isa::kRef)->quantize_act[static_cast<int>(act)](
+        x.data(), a.data() + k * *stride, cols);
+  }
+  return a;
+}
+
+// The packed kernels equal the AVX2 ones bit for bit (see
+// avx512_packed_impl.inc): group pairs, a lone last group, token tails.
+void RunPacked(const Variant& v) {
+  std::mt19937 rng(static_cast<unsigned>(v.type) * 17 + 3);
+  const GemmFn want_fn = KernelsFor(Isa::kAvx2)->GemmPacked(v.type);
+  for (int64_t cols : {256, 768}) {
+    const int64_t rb = RowBytes(v.type, cols);
+    for (int64_t rows : {8, 16, 24, 40}) {
+      const std::vector<uint8_t> w = QuantRows(v.type, rows, cols, &rng);
+      std::vector<uint8_t> p(w.size());
+      PackRows(v.type, w.data(), 0, rows, cols, p.data());
+      for (int64_t n : {1, 2, 5, 6, 7, 13}) {
+        int64_t as;
+        const std::vector<uint8_t> a = ActsFor(v.type, n, cols, &rng, &as);
+        std::vector<float> want(static_cast<size_t>(rows * n)),
+            got(want.size());
+        want_fn(p.data(), rb, rows, cols, a.data(), as, n, want.data(), rows);
+        v.gemm(p.data(), rb, rows, cols, a.data(), as, n, got.data(), rows);
+        Check(std::memcmp(want.data(), got.data(), want.size() * 4) == 0,
+              "packed == avx2", v, cols, rows, n);
+      }
+    }
+  }
+}
+
+// q6_K (file layout) against ref::Dot within the rounding bound, and the
+// same bits whatever the tiling.
+void RunQ6K(const Variant& v) {
+  std::mt19937 rng(61);
+  const double u = 1.0 / (1 << 24);
+  for (int64_t cols : {256, 512, 1536}) {
+    const int64_t rows = 19, n = 9, rb = RowBytes(v.type, cols);
+    const std::vector<uint8_t> w = QuantRows(v.type, rows, cols, &rng);
+    int64_t as;
+    const std::vector<uint8_t> a = ActsFor(v.type, n, cols, &rng, &as);
+    std::vector<float> all(static_cast<size_t>(rows * n)), one(rows);
+    v.gemm(w.data(), rb, rows, cols, a.data(), as, n, all.data(), rows);
+    bool in_bound = true, same_bits = true;
+    std::vector<float> wf(static_cast<size_t>(cols));
+    for (int64_t t = 0; t < n; ++t) {
+      const uint8_t* at = a.data() + t * as;
+      v.gemm(w.data(), rb, rows, cols, at, as, 1, one.data(), rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        const uint8_t* wr = w.data() + r * rb;
+        DequantizeRow(v.type, wr, wf.data(), cols);
+        double mag = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          mag +=
+              std::fabs(double(wf[c]) * reinterpret_cast<const int8_t*>(at)[c] *
+                        reinterpret_cast<const float*>(at + cols)[c / 256]);
+        }
+        const double k = cols / 16.0 + 16;
+        const double want = ref::Dot(v.type, wr, at, cols);
+        in_bound &= std::fabs(all[t * rows + r] - want) <= k * u * mag * 4;
+        same_bits &= std::memcmp(&one[r], &all[t * rows + r], 4) == 0;
+      }
+    }
+    Check(in_bound, "bound", v, cols, rows, n);
+    Check(same_bits, "tiling", v, cols, rows, n);
+  }
+}
+
+}  // namespace
+}  // namespace facet::kernels
+
 int main() {
   using namespace facet::kernels;  // NOLINT: a small check program
   RunVectorOps();
+  const Variant packed[] = {
+      {"avx512(simde) packed", DType::kQ4_0, avx512_emu::GemmQ4_0x8},
+      {"avx512(simde) packed", DType::kQ8_0, avx512_emu::GemmQ8_0x8},
+      {"avx512(simde) packed", DType::kQ4_K, avx512_emu::GemmQ4_Kx8},
+      {"avx512vnni(simde) packed", DType::kQ4_0, avx512vnni_emu::GemmQ4_0x8},
+      {"avx512vnni(simde) packed", DType::kQ8_0, avx512vnni_emu::GemmQ8_0x8},
+      {"avx512vnni(simde) packed", DType::kQ4_K, avx512vnni_emu::GemmQ4_Kx8},
+  };
+  for (const Variant& v : packed) RunPacked(v);
+  RunQ6K({"avx512(simde)", DType::kQ6_K, avx512_emu::GemmQ6K});
+  RunQ6K({"avx512vnni(simde)", DType::kQ6_K, avx512vnni_emu::GemmQ6K});
   const Variant variants[] = {
       {"avx512(simde)", DType::kQ8_0, avx512_emu::GemmQ8_0},
       {"avx512(simde)", DType::kQ4_0, avx512_emu::GemmQ4_0},

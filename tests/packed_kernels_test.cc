@@ -194,6 +194,39 @@ TEST_P(PackedTest, EveryIsaMatchesRefAndGemvEqualsGemm) {
   }
 }
 
+// The x86 packed kernels keep one row per 32-bit lane and the same
+// per-block integer sums and float steps at every level, so the AVX-512
+// and VNNI ones equal the AVX2 ones bit for bit (over group pairs, a lone
+// last group and token tails).
+TEST_P(PackedTest, X86LevelsEqualAvx2Bits) {
+  const KernelTable* base = KernelsFor(Isa::kAvx2);
+  if (base == nullptr) GTEST_SKIP() << "no AVX2";
+  const DType type = GetParam();
+  std::mt19937 rng(21 + static_cast<int>(type));
+  const int64_t cols = type == DType::kQ4_K ? 768 : 224;
+  const int64_t rb = RowBytes(type, cols);
+  for (int64_t rows : {8, 24, 32}) {
+    const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
+    const std::vector<uint8_t> p = Packed(type, w, rows, cols);
+    for (int64_t n : {1, 3, 6, 11}) {
+      int64_t as;
+      const std::vector<uint8_t> a = Acts(type, n, cols, &rng, &as);
+      std::vector<float> want(static_cast<size_t>(n * rows));
+      base->GemmPacked(type)(p.data(), rb, rows, cols, a.data(), as, n,
+                             want.data(), rows);
+      for (Isa isa : {Isa::kAvx512, Isa::kAvx512Vnni}) {
+        const KernelTable* k = KernelsFor(isa);
+        if (k == nullptr) continue;
+        std::vector<float> got(want.size(), NAN);
+        k->GemmPacked(type)(p.data(), rb, rows, cols, a.data(), as, n,
+                            got.data(), rows);
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4))
+            << IsaName(isa) << " rows " << rows << " n " << n;
+      }
+    }
+  }
+}
+
 // MatMul end to end: packed and original weights, 1 and 2 threads.
 TEST_P(PackedTest, MatMulPackedMatchesUnpacked) {
   const DType type = GetParam();
