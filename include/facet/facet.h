@@ -48,6 +48,12 @@ struct EngineOptions {
   // by later sessions that start with the same tokens instead of being
   // prefilled again (least recently used out first). 0 = off.
   uint64_t prefix_cache_bytes = uint64_t{256} << 20;
+  // Sessions that generate at the same time (threads of a server or an
+  // app) advance together: their decode steps meet in one forward pass
+  // that reads the weights once for all of them, each with its own KV
+  // cache and sampler and the tokens it would get alone. Off: each
+  // session runs its own passes.
+  bool batch_decode = true;
 };
 
 struct SessionOptions {
@@ -240,6 +246,11 @@ struct Stats {
   int64_t speculative_steps = 0;
   int64_t drafted_tokens = 0;
   int64_t accepted_tokens = 0;
+  // Forward passes of the answer that also advanced other sessions
+  // (EngineOptions::batch_decode), and how many sessions they advanced
+  // together, this one included (mean batch = batched_rows / batched_steps).
+  int64_t batched_steps = 0;
+  int64_t batched_rows = 0;
   // With SessionOptions::profile: seconds per op category since the
   // session started.
   std::map<std::string, double> op_seconds;

@@ -118,60 +118,106 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
                             KvCache* cache, Scratch* s,
                             kernels::ThreadPool* pool, float* logits,
                             bool all_logits, const SoftInputs* soft) const {
+  ForwardPart part;
+  part.tokens = tokens;
+  part.n = n;
+  part.pos0 = pos0;
+  part.cache = cache;
+  part.soft = soft;
+  part.logits = logits;
+  part.all_logits = all_logits;
+  return ForwardParts(&part, 1, s, pool);
+}
+
+Status TextDecoder::ForwardParts(const ForwardPart* parts, int count,
+                                 Scratch* s, kernels::ThreadPool* pool) const {
   const Gemma4Config& c = config();
   const Weights& w = model_.weights();
   const int64_t H = c.hidden_size, V = c.vocab_size;
-  if (n <= 0) return InvalidArgument("no tokens to evaluate");
-  if (n > cache->max_chunk()) {
-    return InvalidArgument("chunk of " + std::to_string(n) +
-                           " tokens exceeds the session's chunk size " +
-                           std::to_string(cache->max_chunk()));
+  if (count <= 0) return InvalidArgument("no tokens to evaluate");
+  int n = 0;
+  for (int i = 0; i < count; ++i) {
+    const ForwardPart& p = parts[i];
+    if (p.n <= 0 || p.tokens == nullptr || p.cache == nullptr) {
+      return InvalidArgument("no tokens to evaluate");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (parts[j].cache == p.cache) {
+        return InvalidArgument("two parts of one forward pass share a cache");
+      }
+    }
+    if (p.n > p.cache->max_chunk()) {
+      return InvalidArgument("chunk of " + std::to_string(p.n) +
+                             " tokens exceeds the session's chunk size " +
+                             std::to_string(p.cache->max_chunk()));
+    }
+    if (p.pos0 < 0 || p.pos0 + p.n > p.cache->context()) {
+      return OutOfRange("positions " + std::to_string(p.pos0) + ".." +
+                        std::to_string(p.pos0 + p.n - 1) +
+                        " exceed the context length " +
+                        std::to_string(p.cache->context()));
+    }
+    for (int t = 0; t < p.n; ++t) {
+      if (p.tokens[t] < 0 || p.tokens[t] >= V) {
+        return InvalidArgument("token id " + std::to_string(p.tokens[t]) +
+                               " is outside the vocabulary (0.." +
+                               std::to_string(V - 1) + ")");
+      }
+    }
+    if (p.soft != nullptr && p.soft->is_soft != nullptr &&
+        p.soft->embeds == nullptr &&
+        std::any_of(p.soft->is_soft, p.soft->is_soft + p.n,
+                    [](uint8_t b) { return b; })) {
+      return InvalidArgument("soft tokens without embeddings");
+    }
+    n += p.n;
   }
-  if (pos0 < 0 || pos0 + n > cache->context()) {
-    return OutOfRange("positions " + std::to_string(pos0) + ".." +
-                      std::to_string(pos0 + n - 1) +
-                      " exceed the context length " +
-                      std::to_string(cache->context()));
-  }
-  for (int t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= V) {
-      return InvalidArgument("token id " + std::to_string(tokens[t]) +
-                             " is outside the vocabulary (0.." +
-                             std::to_string(V - 1) + ")");
+  // The rows of all parts, stacked: part, position, token or soft row.
+  s->row_part.resize(n);
+  s->row_pos.resize(n);
+  s->row_token.resize(n);
+  s->row_embed.resize(n);
+  s->last_key.resize(n);
+  bool any_block = false;
+  for (int i = 0, t0 = 0; i < count; t0 += parts[i].n, ++i) {
+    const ForwardPart& p = parts[i];
+    const SoftInputs* soft = p.soft;
+    for (int j = 0; j < p.n; ++j) {
+      const int t = t0 + j;
+      s->row_part[t] = i;
+      s->row_pos[t] = p.pos0 + j;
+      s->row_token[t] = p.tokens[j];
+      const bool is_soft =
+          soft != nullptr && soft->is_soft != nullptr && soft->is_soft[j] != 0;
+      s->row_embed[t] = is_soft ? soft->embeds + j * H : nullptr;
+    }
+    // Bidirectional image blocks: on sliding layers a token of a block
+    // also sees the block's later tokens (all in this part).
+    const bool blocks =
+        c.bidirectional_vision && soft != nullptr && soft->block != nullptr;
+    any_block = any_block || blocks;
+    for (int j = p.n - 1; j >= 0; --j) {
+      const bool joins_next = blocks && soft->block[j] != 0 && j + 1 < p.n &&
+                              soft->block[j + 1] == soft->block[j];
+      s->last_key[t0 + j] = joins_next ? s->last_key[t0 + j + 1] : t0 + j;
     }
   }
+  const int* last_key = any_block ? s->last_key.data() : nullptr;
+  auto is_soft = [&](int t) { return s->row_embed[t] != nullptr; };
+
   // x: [n][H] residual stream.
   Timed timed_embed(&s->profile, "embeddings");
   Resize(&s->x, n * H);
   const Matrix emb = Mat(w.token_embd);
-  const bool any_soft = soft != nullptr && soft->is_soft != nullptr &&
-                        std::any_of(soft->is_soft, soft->is_soft + n,
-                                    [](uint8_t b) { return b; });
-  if (any_soft && soft->embeds == nullptr) {
-    return InvalidArgument("soft tokens without embeddings");
-  }
-  auto is_soft = [&](int t) { return any_soft && soft->is_soft[t] != 0; };
   for (int t = 0; t < n; ++t) {
     float* xt = s->x.data() + t * H;
     if (is_soft(t)) {
       // Encoder rows enter unscaled (spec 2.4).
-      std::copy(soft->embeds + t * H, soft->embeds + (t + 1) * H, xt);
+      std::copy(s->row_embed[t], s->row_embed[t] + H, xt);
       continue;
     }
-    kernels::DequantizeRow(emb.dtype, emb.row(tokens[t]), xt, H);
+    kernels::DequantizeRow(emb.dtype, emb.row(s->row_token[t]), xt, H);
     for (int64_t i = 0; i < H; ++i) xt[i] *= embed_scale_;
-  }
-  // Bidirectional image blocks: on sliding layers a token of a block also
-  // sees the block's later tokens (all in this batch).
-  const int* last_key = nullptr;
-  if (c.bidirectional_vision && soft != nullptr && soft->block != nullptr) {
-    s->last_key.resize(n);
-    for (int t = n - 1; t >= 0; --t) {
-      const bool joins_next = soft->block[t] != 0 && t + 1 < n &&
-                              soft->block[t + 1] == soft->block[t];
-      s->last_key[t] = joins_next ? s->last_key[t + 1] : t;
-    }
-    last_key = s->last_key.data();
   }
 
   // Per-layer inputs Q: [n][L*P] (spec 3.2).
@@ -189,7 +235,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
       for (int64_t i = 0; i < LP; ++i) q[i] *= inv_sqrt_h;
       RmsNormRows(q, ple_proj_norm_.data(), q, c.num_layers, P, c.rms_eps);
       // Soft tokens take the pad row's identity part (spec 2.6).
-      const int id = is_soft(t) ? c.pad_id : tokens[t];
+      const int id = is_soft(t) ? c.pad_id : s->row_token[t];
       kernels::DequantizeRow(ple_emb.dtype, ple_emb.row(id), s->ple_a.data(),
                              LP);
       for (int64_t i = 0; i < LP; ++i) {
@@ -200,7 +246,7 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
 
   timed_embed.Stop();
   for (int l = 0; l < c.num_layers; ++l) {
-    Attention(l, n, pos0, cache, s, pool, last_key);
+    Attention(l, n, parts, s, pool, last_key);
     {
       Timed timed(&s->profile, c.is_moe() ? "ffn (dense + experts)" : "ffn");
       FeedForward(l, n, s, pool);
@@ -226,22 +272,48 @@ Status TextDecoder::Forward(const int* tokens, int n, int64_t pos0,
     for (int64_t i = 0; i < n * H; ++i) s->x[i] *= v.layer_scale;
   }
 
-  if (logits == nullptr) return OkStatus();
+  // The rows that want logits, part after part: [m][H] normed, then the
+  // LM head once for all of them.
+  int m = 0;
+  for (int i = 0; i < count; ++i) {
+    if (parts[i].logits != nullptr) m += parts[i].all_logits ? parts[i].n : 1;
+  }
+  if (m == 0) return OkStatus();
   Timed timed_head(&s->profile, "final norm, lm head, softcap");
-  const int first = all_logits ? 0 : n - 1;
-  const int m = n - first;
   Resize(&s->logits_h, m * H);
-  RmsNormRows(s->x.data() + first * H, output_norm_.data(), s->logits_h.data(),
-              m, H, c.rms_eps);
-  kernels::MatMul(emb, s->logits_h.data(), m, logits, pool);
+  for (int i = 0, t0 = 0, r = 0; i < count; t0 += parts[i].n, ++i) {
+    const ForwardPart& p = parts[i];
+    if (p.logits == nullptr) continue;
+    const int first = p.all_logits ? 0 : p.n - 1;
+    RmsNormRows(s->x.data() + (t0 + first) * H, output_norm_.data(),
+                s->logits_h.data() + r * H, p.n - first, H, c.rms_eps);
+    r += p.n - first;
+  }
+  // One part writes straight into its logits; several share a buffer.
+  float* out = parts[0].logits;
+  if (count > 1) {
+    Resize(&s->logits_all, static_cast<size_t>(m) * V);
+    out = s->logits_all.data();
+  }
+  kernels::MatMul(emb, s->logits_h.data(), m, out, pool);
   if (c.final_logit_softcap > 0) {
-    kernels::Kernels().softcap(logits, m * V, c.final_logit_softcap);
+    kernels::Kernels().softcap(out, m * V, c.final_logit_softcap);
+  }
+  if (count > 1) {
+    for (int i = 0, r = 0; i < count; ++i) {
+      const ForwardPart& p = parts[i];
+      if (p.logits == nullptr) continue;
+      const int rows = p.all_logits ? p.n : 1;
+      std::copy(out + static_cast<int64_t>(r) * V,
+                out + static_cast<int64_t>(r + rows) * V, p.logits);
+      r += rows;
+    }
   }
   return OkStatus();
 }
 
-void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
-                            Scratch* s, kernels::ThreadPool* pool,
+void TextDecoder::Attention(int l, int n, const ForwardPart* parts, Scratch* s,
+                            kernels::ThreadPool* pool,
                             const int* last_key) const {
   const Gemma4Config& c = config();
   const LayerConfig& lc = c.layers[l];
@@ -264,7 +336,7 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   std::vector<float>& rope = s->rope;
   Resize(&rope, n * d);
   for (int t = 0; t < n; ++t) {
-    kernels::RopeAngles(v.rope_inv_freq.data(), pairs, pos0 + t,
+    kernels::RopeAngles(v.rope_inv_freq.data(), pairs, s->row_pos[t],
                         rope.data() + t * d, rope.data() + t * d + d / 2);
   }
   // Every head of every token: q_norm over [n * nh][d], then RoPE per token.
@@ -286,24 +358,24 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
     }
     // Per token, its [nkv][d] heads go straight into an f32 cache row, or
     // through kv_row into an f16 / q8_0 one.
-    const kernels::DType kty = cache->k_type(), vty = cache->v_type();
-    if (kty != kernels::DType::kF32 || vty != kernels::DType::kF32) {
-      Resize(&s->kv_row, kv_dim);
-    }
+    Resize(&s->kv_row, kv_dim);
     for (int t = 0; t < n; ++t) {
-      float* kc = kty == kernels::DType::kF32 ? cache->K(l, pos0 + t)
-                                              : s->kv_row.data();
+      KvCache* cache = parts[s->row_part[t]].cache;
+      const int64_t pos = s->row_pos[t];
+      const kernels::DType kty = cache->k_type(), vty = cache->v_type();
+      float* kc =
+          kty == kernels::DType::kF32 ? cache->K(l, pos) : s->kv_row.data();
       const float* cs = rope.data() + t * d;
       kt.rms_norm(s->k.data() + t * kv_dim, v.k_norm.data(), kc, nkv, d, eps);
       kt.rope(kc, nkv, d, pairs, cs, cs + d / 2);
       if (kty != kernels::DType::kF32) {
-        kernels::QuantizeRow(kty, kc, cache->KRow(l, pos0 + t), kv_dim);
+        kernels::QuantizeRow(kty, kc, cache->KRow(l, pos), kv_dim);
       }
-      float* vc = vty == kernels::DType::kF32 ? cache->V(l, pos0 + t)
-                                              : s->kv_row.data();
+      float* vc =
+          vty == kernels::DType::kF32 ? cache->V(l, pos) : s->kv_row.data();
       kt.rms_norm(s->v.data() + t * kv_dim, nullptr, vc, nkv, d, eps);
       if (vty != kernels::DType::kF32) {
-        kernels::QuantizeRow(vty, vc, cache->VRow(l, pos0 + t), kv_dim);
+        kernels::QuantizeRow(vty, vc, cache->VRow(l, pos), kv_dim);
       }
     }
   }
@@ -318,11 +390,12 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   // Token t attends to positions [lo, hi]: from the window's first
   // position, up to itself, or to its image block's end on sliding layers
   // of bidirectional models (written above for the batch).
+  const int64_t* pos = s->row_pos.data();
   auto lo_of = [&](int64_t t) -> int64_t {
-    return sliding ? std::max<int64_t>(0, pos0 + t - c.sliding_window + 1) : 0;
+    return sliding ? std::max<int64_t>(0, pos[t] - c.sliding_window + 1) : 0;
   };
   auto hi_of = [&](int64_t t) -> int64_t {
-    return sliding && last_key != nullptr ? pos0 + last_key[t] : pos0 + t;
+    return sliding && last_key != nullptr ? pos[last_key[t]] : pos[t];
   };
   // Each token's positions are cut into tiles of kAttnTile counted from
   // its lo, the same in every chunking. Tokens whose lo agree modulo the
@@ -337,40 +410,40 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
   const int64_t per_task = std::min<int64_t>(group, 4);
   const int64_t subs = (group + per_task - 1) / per_task;
   const int max_block = static_cast<int>(kernels::kAttnMaxQ / per_task);
-  // Tokens by tile phase (ascending t within a phase), cut into blocks.
+  // Per part, its rows by tile phase (ascending within a phase), cut into
+  // blocks: a block reads one cache.
   std::vector<int>& order = s->att_order;
   std::vector<int>& block_start = s->att_block;
+  std::vector<int>& block_part = s->att_block_part;
   order.resize(n);
   block_start.clear();
-  {
+  block_part.clear();
+  double work = 0;
+  for (int t0 = 0; t0 < n;) {
+    const int part = s->row_part[t0];
+    int t1 = t0;
+    while (t1 < n && s->row_part[t1] == part) ++t1;
     int counts[kernels::kAttnTile] = {};
-    for (int t = 0; t < n; ++t) ++counts[lo_of(t) % kernels::kAttnTile];
+    for (int t = t0; t < t1; ++t) ++counts[lo_of(t) % kernels::kAttnTile];
     int fill[kernels::kAttnTile];
-    for (int ph = 0, at = 0; ph < kernels::kAttnTile; ++ph) {
+    for (int ph = 0, at = t0; ph < kernels::kAttnTile; ++ph) {
       fill[ph] = at;
       for (int b = 0; b < counts[ph]; b += max_block) {
         block_start.push_back(at + b);
+        block_part.push_back(part);
       }
       at += counts[ph];
     }
-    for (int t = 0; t < n; ++t) {
+    for (int t = t0; t < t1; ++t) {
       order[fill[lo_of(t) % kernels::kAttnTile]++] = t;
     }
-    block_start.push_back(n);
+    const int64_t end = pos[t1 - 1] + 1;
+    work += static_cast<double>(t1 - t0) * nh * d *
+            (sliding ? std::min<int64_t>(end, c.sliding_window) : end);
+    t0 = t1;
   }
+  block_start.push_back(n);
   const size_t blocks = block_start.size() - 1;
-  const kernels::DType kty = cache->k_type(), vty = cache->v_type();
-  const bool k_f32 = kty == kernels::DType::kF32;
-  const bool v_f32 = vty == kernels::DType::kF32;
-  const kernels::LoadKvFn load_k =
-      kty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
-  const kernels::LoadKvFn load_v =
-      vty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
-  const int64_t k_head_bytes = k_f32 ? 0 : kernels::RowBytes(kty, d);
-  const int64_t v_head_bytes = v_f32 ? 0 : kernels::RowBytes(vty, d);
-  const double work =
-      static_cast<double>(n) * nh * d *
-      (sliding ? std::min<int64_t>(pos0 + n, c.sliding_window) : pos0 + n);
   kernels::ParallelFor(
       work < 65536.0 ? nullptr : pool, blocks * nkv * subs, 1,
       [&](size_t b, size_t e) {
@@ -380,10 +453,20 @@ void TextDecoder::Attention(int l, int n, int64_t pos0, KvCache* cache,
         const uint8_t* raw[kernels::kAttnTile];
         float m[kernels::kAttnMaxQ], l[kernels::kAttnMaxQ];
         int64_t lo[kernels::kAttnMaxQ], hi[kernels::kAttnMaxQ];
-        if (!k_f32) Resize(&kbuf, kernels::kAttnTile * d);
-        if (!v_f32) Resize(&vbuf, kernels::kAttnTile * d);
         for (size_t task = b; task < e; ++task) {
           const size_t blk = task / (nkv * subs);
+          KvCache* cache = parts[block_part[blk]].cache;
+          const kernels::DType kty = cache->k_type(), vty = cache->v_type();
+          const bool k_f32 = kty == kernels::DType::kF32;
+          const bool v_f32 = vty == kernels::DType::kF32;
+          const kernels::LoadKvFn load_k =
+              kty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
+          const kernels::LoadKvFn load_v =
+              vty == kernels::DType::kF16 ? kt.load_kv_f16 : kt.load_kv_q8_0;
+          const int64_t k_head_bytes = k_f32 ? 0 : kernels::RowBytes(kty, d);
+          const int64_t v_head_bytes = v_f32 ? 0 : kernels::RowBytes(vty, d);
+          if (!k_f32) Resize(&kbuf, kernels::kAttnTile * d);
+          if (!v_f32) Resize(&vbuf, kernels::kAttnTile * d);
           const int64_t g = task / subs % nkv;
           const int64_t h0 = g * group + task % subs * per_task;
           const int nq = static_cast<int>(

@@ -25,10 +25,16 @@ struct OpProfile {
 struct Scratch {
   OpProfile profile;
   std::vector<float> x, a, q, k, v, att, o, gate, up, ffn, f1, f2, tmp, ple,
-      ple_a, logits_h, rope, kv_row;
+      ple_a, logits_h, rope, kv_row, logits_all;
+  // Rows of one pass: the part each belongs to and its position; the token
+  // id, or the embedding row of a soft token (null for ids).
+  std::vector<int> row_part, row_token;
+  std::vector<int64_t> row_pos;
+  std::vector<const float*> row_embed;
   std::vector<int> last_key;  // [n], bidirectional image blocks
-  // Attention: tokens ordered by tile phase, and where each block starts.
-  std::vector<int> att_order, att_block;
+  // Attention: rows ordered by part and tile phase, where each block
+  // starts and which part it belongs to.
+  std::vector<int> att_order, att_block, att_block_part;
 };
 
 // Soft tokens of one forward call: positions whose input is an encoder's
@@ -41,6 +47,19 @@ struct SoftInputs {
   // other both ways on the sliding layers. A block must not be split
   // across forward calls.
   const int32_t* block = nullptr;
+};
+
+// One session's share of a forward pass that several sessions take
+// together (batched decode): its tokens at positions pos0.., appended to
+// its own cache.
+struct ForwardPart {
+  const int* tokens = nullptr;  // [n]
+  int n = 0;
+  int64_t pos0 = 0;
+  KvCache* cache = nullptr;
+  const SoftInputs* soft = nullptr;  // may be null
+  float* logits = nullptr;           // null: none
+  bool all_logits = false;           // [n][vocab], else the last row's
 };
 
 class TextDecoder {
@@ -61,6 +80,14 @@ class TextDecoder {
                  Scratch* s, kernels::ThreadPool* pool, float* logits,
                  bool all_logits, const SoftInputs* soft = nullptr) const;
 
+  // Runs the parts (each on its own cache, caches distinct) as one pass:
+  // their rows are stacked, so every matrix is read once for all of them,
+  // and each row attends only to its own cache. Each part gets the logits
+  // (bit for bit) that a Forward of it alone would give. s->logits_h then
+  // holds the final-normed rows the logits came from, part after part.
+  Status ForwardParts(const ForwardPart* parts, int count, Scratch* s,
+                      kernels::ThreadPool* pool) const;
+
  private:
   struct LayerVecs {
     std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm,
@@ -75,7 +102,8 @@ class TextDecoder {
 
   // `last_key` ([n] or null): the last batch index token t attends to on
   // sliding layers (t itself when causal, the block's end inside an image).
-  void Attention(int l, int n, int64_t pos0, KvCache* cache, Scratch* s,
+  // Rows s->row_* of `parts`.
+  void Attention(int l, int n, const ForwardPart* parts, Scratch* s,
                  kernels::ThreadPool* pool, const int* last_key) const;
   void FeedForward(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;
   void MoE(int l, int n, Scratch* s, kernels::ThreadPool* pool) const;

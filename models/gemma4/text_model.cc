@@ -1,6 +1,8 @@
 #include "models/gemma4/text_model.h"
 
 #include <algorithm>
+#include <mutex>
+#include <vector>
 
 #include "models/gemma4/generation_defaults.h"
 #include "models/gemma4/kv_cache.h"
@@ -109,12 +111,66 @@ class TextModel : public LanguageModel {
     s->Advance(batch.n);
     return OkStatus();
   }
+  Status ForwardMany(const ForwardRequest* requests, int count,
+                     kernels::ThreadPool* pool) const override {
+    if (count == 1) {
+      const ForwardRequest& r = requests[0];
+      return Forward(r.batch, r.state, pool, r.logits, r.all_logits);
+    }
+    std::lock_guard<std::mutex> lock(many_mu_);
+    std::vector<ForwardPart> parts(count);
+    std::vector<SoftInputs> soft(count);
+    for (int i = 0; i < count; ++i) {
+      const ForwardRequest& r = requests[i];
+      TextState* st = static_cast<TextState*>(r.state);
+      soft[i].is_soft = r.batch.soft;
+      soft[i].embeds = r.batch.soft_embeds;
+      soft[i].block = r.batch.block;
+      parts[i].tokens = r.batch.tokens;
+      parts[i].n = r.batch.n;
+      parts[i].pos0 = st->position();
+      parts[i].cache = &st->cache;
+      parts[i].soft = &soft[i];
+      parts[i].logits = r.logits;
+      parts[i].all_logits = r.all_logits;
+    }
+    // The pass runs on a scratch of its own (the states' may be in use by
+    // nothing else, but each is sized for its own chunk), profiled when
+    // the first state is.
+    many_scratch_.profile.enabled =
+        static_cast<TextState*>(requests[0].state)->scratch.profile.enabled;
+    FACET_RETURN_IF_ERROR(
+        decoder_->ForwardParts(parts.data(), count, &many_scratch_, pool));
+    // Each state advances, and keeps its own final-normed rows (what a
+    // Forward of it alone leaves in its scratch).
+    const int64_t H = model_->config().hidden_size;
+    for (int i = 0, r = 0; i < count; ++i) {
+      TextState* st = static_cast<TextState*>(requests[i].state);
+      st->Advance(requests[i].batch.n);
+      if (requests[i].logits == nullptr) continue;
+      const int rows = requests[i].all_logits ? requests[i].batch.n : 1;
+      const float* src = many_scratch_.logits_h.data() + r * H;
+      st->scratch.logits_h.assign(src, src + rows * H);
+      r += rows;
+    }
+    if (many_scratch_.profile.enabled) {
+      auto& dst = static_cast<TextState*>(requests[0].state)->scratch.profile;
+      for (const auto& [name, sec] : many_scratch_.profile.seconds) {
+        dst.seconds[name] += sec;
+      }
+      many_scratch_.profile.seconds.clear();
+    }
+    return OkStatus();
+  }
   const ChatFormat& chat_format() const override { return *chat_; }
   int64_t hidden_size() const override { return model_->config().hidden_size; }
   bool needs_whole_image_blocks() const override {
     return model_->config().bidirectional_vision;
   }
 
+  // ForwardMany's passes, one at a time.
+  mutable std::mutex many_mu_;
+  mutable Scratch many_scratch_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<TextDecoder> decoder_;
   std::unique_ptr<Gemma4ChatFormat> chat_;

@@ -48,6 +48,10 @@ StatusOr<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     lo.pool = impl->pool;
     lo.progress = options.on_load_progress;
     FACET_ASSIGN_OR_RETURN(impl->model, LoadLanguageModel(lo));
+    if (options.batch_decode) {
+      impl->batcher =
+          std::make_unique<DecodeBatcher>(impl->model.get(), impl->pool);
+    }
     // The encoders: those named, or the model folder's own.
     const bool named = !options.mmproj_path.empty();
     std::string enc_path = options.mmproj_path;

@@ -13,6 +13,7 @@
 
 #include "facet/facet.h"
 #include "kernels/parallel.h"
+#include "src/engine/decode_batcher.h"
 #include "src/engine/language_model.h"
 #include "src/engine/media_encoder.h"
 #include "src/engine/prefix_cache.h"
@@ -37,6 +38,8 @@ struct Engine::Impl {
   // one thread.
   std::unique_ptr<kernels::ThreadPool> pool_owner;
   kernels::ThreadPool* pool = nullptr;
+  // Decode steps of concurrent sessions, run together (null: off).
+  std::unique_ptr<DecodeBatcher> batcher;
   // The vocabulary as constrained decoding sees it (token trie, string
   // classes), built by the first constrained Generate: ConstraintVocab().
   mutable std::once_flag constraint_vocab_once;
@@ -62,6 +65,8 @@ struct Session::Impl {
   std::map<int, EncodedMedia> media;
   int next_media = 0;
   std::atomic<bool> cancel{false};
+  // In Generate's token loop: its steps go through the engine's batcher.
+  bool batching = false;
   Stats stats;
   // The declared tools compiled for constrained tool calls (null: no
   // tools, or SessionOptions::constrain_tool_calls is off).

@@ -350,6 +350,26 @@ StatusOr<std::vector<int>> AppendedIds(const Session::Impl& s,
   return ids;
 }
 
+// Marks the session as in its token loop for the engine's batcher.
+class BatchingScope {
+ public:
+  explicit BatchingScope(Session::Impl* s) : s_(s) {
+    if (s_->engine->batcher == nullptr) return;
+    s_->engine->batcher->Join();
+    s_->batching = true;
+  }
+  ~BatchingScope() {
+    if (!s_->batching) return;
+    s_->batching = false;
+    s_->engine->batcher->Leave();
+  }
+  BatchingScope(const BatchingScope&) = delete;
+  BatchingScope& operator=(const BatchingScope&) = delete;
+
+ private:
+  Session::Impl* s_;
+};
+
 }  // namespace
 
 StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
@@ -418,6 +438,10 @@ StatusOr<Response> Session::GenerateTurn(const GenerateOptions& options,
   Clock::time_point t_first = t_prefill;
   SpeculativeDecoder spec(s, options.speculative,
                           constrained.constraint == nullptr);
+  // The loop's forward passes meet those of other sessions generating now.
+  s.stats.batched_steps = 0;
+  s.stats.batched_rows = 0;
+  BatchingScope batching(&s);
   while (true) {
     if (s.cancel.load() || answer.cancelled()) {
       stop = StopReason::kCancelled;

@@ -104,6 +104,14 @@ struct LoadOptions {
   std::function<void(float)> progress;  // 0..1
 };
 
+// One state's share of a forward pass that several states take together.
+struct ForwardRequest {
+  ForwardBatch batch;
+  ModelState* state = nullptr;
+  float* logits = nullptr;  // as Forward's
+  bool all_logits = false;
+};
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -122,6 +130,13 @@ class LanguageModel {
   virtual Status Forward(const ForwardBatch& batch, ModelState* state,
                          kernels::ThreadPool* pool, float* logits,
                          bool all_logits) const = 0;
+  // Forwards every request's batch at its state (states distinct) in one
+  // pass, so the weights are read once for all of them (batched decode
+  // across sessions). Each state advances and gets the logits, bit for
+  // bit, that Forward of its batch alone would give. Calls from several
+  // threads run one after another. The default forwards them one by one.
+  virtual Status ForwardMany(const ForwardRequest* requests, int count,
+                             kernels::ThreadPool* pool) const;
   virtual const ChatFormat& chat_format() const = 0;
   // Width of a soft-token embedding row (the text hidden size).
   virtual int64_t hidden_size() const = 0;

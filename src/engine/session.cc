@@ -170,8 +170,22 @@ Status PrefillPositions(Session::Impl* s, const std::vector<int>& tokens,
       batch.soft_embeds = rows.data();
       batch.block = block.data();
     }
-    FACET_RETURN_IF_ERROR(
-        e.model->Forward(batch, &state, e.pool, out, all_logits));
+    if (s->batching && e.batcher != nullptr && !any_soft) {
+      ForwardRequest request;
+      request.batch = batch;
+      request.state = &state;
+      request.logits = out;
+      request.all_logits = all_logits;
+      int sessions = 1;
+      FACET_RETURN_IF_ERROR(e.batcher->Forward(request, &sessions));
+      if (sessions > 1) {
+        ++s->stats.batched_steps;
+        s->stats.batched_rows += sessions;
+      }
+    } else {
+      FACET_RETURN_IF_ERROR(
+          e.model->Forward(batch, &state, e.pool, out, all_logits));
+    }
     b += m;
     if (progress) progress(b, n);
   }
