@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "examples/cli/common.h"
@@ -219,14 +223,153 @@ int SpecBench(const Engine& engine, SessionOptions so, const Args& args,
   return identical ? 0 : 1;
 }
 
+// --parallel N,...: N sessions generate at once (greedy, one thread each,
+// a prompt of pp random tokens apiece) and their decode steps meet in
+// shared forward passes; aggregate decode tok/s from when all have
+// prefilled to when the last is done, against one session in the same run.
+// Session 0's answer must be the same at every N.
+int ParallelBench(const Engine& engine, SessionOptions so, long long pp,
+                  long long tg, long long reps, const std::vector<int>& ns) {
+  const ModelInfo& m = engine.info();
+  // Random ids come back as text that may tokenize longer: the context
+  // is the model's default (4096) unless -c names one.
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> tok(10,
+                                         static_cast<int>(m.vocab_size) - 1);
+  int nmax = 1;
+  for (int n : ns) nmax = std::max(nmax, n);
+  std::vector<std::string> prompts(nmax);
+  for (std::string& p : prompts) {
+    std::vector<int> ids(pp);
+    for (int& id : ids) id = tok(rng);
+    p = engine.Detokenize(ids);
+  }
+  std::vector<std::vector<double>> tps(ns.size());
+  std::vector<double> mean_batch(ns.size());
+  std::vector<int> first_answer;
+  bool identical = true;
+  int64_t prompt_tokens = 0;
+  for (long long r = 0; r < reps; ++r) {
+    for (size_t j = 0; j < ns.size(); ++j) {
+      const int n = ns[j];
+      std::mutex mu;
+      std::condition_variable cv;
+      int ready = 0;
+      std::chrono::steady_clock::time_point start;
+      std::vector<std::chrono::steady_clock::time_point> end(n);
+      std::vector<Status> status(n);
+      std::vector<std::vector<int>> answers(n);
+      std::vector<Stats> stats(n);
+      std::vector<std::thread> threads;
+      for (int i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+          auto session = engine.NewSession(so);
+          if (!session.ok()) {
+            status[i] = session.status();
+          } else {
+            status[i] = (*session)->AddMessage(Role::kUser, prompts[i]);
+          }
+          GenerateOptions g;
+          g.max_tokens = static_cast<int>(tg);
+          g.ignore_eos = true;
+          g.sampling.temperature = 0;
+          // All sessions start decoding together: the clock starts when
+          // the last prefill is done.
+          auto meet = [&] {
+            std::unique_lock<std::mutex> lock(mu);
+            if (++ready == n) {
+              start = std::chrono::steady_clock::now();
+              cv.notify_all();
+            }
+            cv.wait(lock, [&] { return ready == n; });
+          };
+          if (!status[i].ok()) {
+            meet();
+            return;
+          }
+          g.on_prefill_progress = [&](int64_t done, int64_t total) {
+            if (done == total) meet();
+          };
+          StatusOr<Response> resp = (*session)->Generate(g);
+          end[i] = std::chrono::steady_clock::now();
+          if (!resp.ok()) {
+            status[i] = resp.status();
+            return;
+          }
+          const std::vector<int>& all = (*session)->tokens();
+          answers[i].assign(all.end() - std::min<size_t>(all.size(), tg),
+                            all.end());
+          stats[i] = (*session)->stats();
+        });
+      }
+      for (std::thread& t : threads) t.join();
+      for (const Status& st : status) {
+        if (!st.ok()) return Fail(st);
+      }
+      const auto last = *std::max_element(end.begin(), end.end());
+      const double secs = std::chrono::duration<double>(last - start).count();
+      tps[j].push_back(static_cast<double>(n) * tg / secs);
+      int64_t steps = 0, rows = 0;
+      for (const Stats& st : stats) {
+        steps += st.generated_tokens;
+        rows += st.batched_rows > 0 ? st.batched_rows : 0;
+      }
+      // Mean sessions per pass, over every session's steps.
+      int64_t solo = 0;
+      for (const Stats& st : stats)
+        solo += st.generated_tokens - st.batched_steps;
+      mean_batch[j] = steps ? static_cast<double>(rows + solo) / steps : 1;
+      prompt_tokens = stats[0].prompt_tokens;
+      if (so.profile) {
+        // Each pass's time is in the first session it ran (prefills too).
+        std::map<std::string, double> ops;
+        double total = 0;
+        for (const Stats& st : stats) {
+          for (const auto& [k, v] : st.op_seconds) {
+            ops[k] += v;
+            total += v;
+          }
+        }
+        std::printf("profile, %d sessions (prefill + decode):\n", n);
+        for (const auto& [k, v] : ops) {
+          std::printf("  %-38s %8.3f s  %5.1f%%\n", k.c_str(), v,
+                      100 * v / total);
+        }
+      }
+      if (first_answer.empty()) first_answer = answers[0];
+      identical = identical && answers[0] == first_answer;
+    }
+  }
+  std::printf(
+      "model %s, %d threads, %lld repetitions, prompts of %lld random ids "
+      "(%lld tokens as a chat turn), %lld tokens each\n",
+      m.path.c_str(), engine.num_threads(), reps, pp,
+      static_cast<long long>(prompt_tokens), tg);
+  std::printf(
+      "sessions  aggregate decode tok/s (median)  per session  "
+      "vs 1 session  sessions per pass\n");
+  double base = 0;  // one session's rate, when measured
+  for (size_t j = 0; j < ns.size(); ++j) {
+    if (ns[j] == 1) base = Median(tps[j]);
+  }
+  for (size_t j = 0; j < ns.size(); ++j) {
+    const double t = Median(tps[j]);
+    std::printf("%8d  %33.2f  %11.2f  %11.2fx  %17.2f\n", ns[j], t, t / ns[j],
+                base > 0 ? t / base : 0.0, mean_batch[j]);
+  }
+  std::printf("session 0's tokens identical at every count: %s\n",
+              identical ? "yes" : "NO");
+  return identical ? 0 : 1;
+}
+
 }  // namespace
 
 int RunBench(int argc, char** argv) {
   Args args;
   std::set<std::string> flags = CommonFlags();
   flags.insert({"-p", "-n", "-r", "-d"});
-  flags.insert(
-      {"--verify", "--spec", "--draft-max", "-f", "-md", "--model-draft"});
+  flags.insert({"--verify", "--spec", "--draft-max", "-f", "-md",
+                "--model-draft", "--parallel"});
   Status s =
       args.Parse(argc, argv, 2, flags,
                  {"--json", "--profile", "--no-repack", "--no-adaptive"});
@@ -269,6 +412,24 @@ int RunBench(int argc, char** argv) {
     return VerifyBench(**engine, so, pp, tg, reps, ks);
   }
   if (args.Has("--spec")) return SpecBench(**engine, so, args, pp, tg, reps);
+  if (args.Has("--parallel")) {
+    std::vector<int> ns;
+    std::stringstream list(args.Get("--parallel"));
+    for (std::string k; std::getline(list, k, ',');) {
+      const int n = std::atoi(k.c_str());
+      if (n < 1 || n > 64) {
+        return Fail(Status(StatusCode::kInvalidArgument,
+                           "--parallel expects session counts 1..64, e.g. "
+                           "1,2,4,8"));
+      }
+      ns.push_back(n);
+    }
+    if (tg < 1) {
+      return Fail(Status(StatusCode::kInvalidArgument,
+                         "--parallel needs -n of at least 1"));
+    }
+    return ParallelBench(**engine, so, pp, tg, reps, ns);
+  }
   so.context_length = depth + pp + tg + 1;
 
   std::vector<double> prefill, decode, ttft;
