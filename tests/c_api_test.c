@@ -1,7 +1,8 @@
 /*
  * The C ABI (facet/facet_c.h) from C: compiled as C11 with -Wall -Wextra
- * -pedantic, run on the demo model.
- *   usage: c_api_test <model> [scratch dir]
+ * -pedantic, run on the demo model (and, given the test data folder, on the
+ * tiny e2b target with its MTP drafter).
+ *   usage: c_api_test <model> [scratch dir] [test data dir]
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -304,6 +305,281 @@ static void test_older_structs(facet_engine* engine) {
   facet_session_free(s);
 }
 
+/* The structs as they were before the KV cache types, speculative decoding
+ * and batched decode came (struct_size = the first new field's offset):
+ * the new fields keep their defaults, and are never read or written. */
+static void test_structs_before_speculative(const char* model) {
+  facet_engine_options eo = facet_engine_options_default();
+  CHECK(eo.batch_decode == 1 && eo.draft_model_path == NULL);
+  eo.struct_size = offsetof(facet_engine_options, draft_model_path);
+  eo.model_path = model;
+  eo.num_threads = 1;
+  eo.draft_model_path = "/nonexistent/drafter"; /* never read */
+  facet_engine* engine = NULL;
+  CHECK_STATUS(facet_engine_create(&eo, &engine), FACET_OK);
+  if (engine == NULL) return;
+
+  facet_session_options so = facet_session_options_default();
+  CHECK(so.cache_type_k == NULL && so.cache_type_v == NULL);
+  so.struct_size = offsetof(facet_session_options, cache_type_k);
+  so.context_length = 256;
+  so.cache_type_k = "bogus"; /* never read */
+  facet_session* s = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_OK);
+  if (s != NULL) {
+    facet_generate_options go = greedy(8);
+    CHECK(go.speculative_mode == FACET_SPEC_OFF && go.max_draft == 8 &&
+          go.speculative_adaptive == 1);
+    go.struct_size = offsetof(facet_generate_options, speculative_mode);
+    go.speculative_mode = 99; /* never read */
+    go.max_draft = -1;
+    CHECK_STATUS(facet_session_add_message(s, FACET_ROLE_USER, "Genesis 1:1"),
+                 FACET_OK);
+    CHECK_STATUS(facet_session_generate(s, &go, NULL, NULL, NULL), FACET_OK);
+    facet_stats stats = {.struct_size =
+                             offsetof(facet_stats, speculative_steps)};
+    stats.speculative_steps = -7; /* never written */
+    stats.batched_rows = -7;
+    CHECK_STATUS(facet_session_stats(s, &stats), FACET_OK);
+    CHECK(stats.generated_tokens > 0 && stats.cached_prompt_tokens >= 0);
+    CHECK(stats.speculative_steps == -7 && stats.batched_rows == -7);
+    facet_session_free(s);
+  }
+  facet_engine_free(engine);
+}
+
+/* KV cache element types: f16 and q8_0 sessions generate; a name that is
+ * not one is refused with the C++ API's message. */
+static void test_cache_types(facet_engine* engine) {
+  const char* types[3][2] = {{"f16", "f16"}, {"q8_0", "q8_0"}, {"f16", ""}};
+  for (int i = 0; i < 3; ++i) {
+    facet_session_options so = facet_session_options_default();
+    so.context_length = 256;
+    so.cache_type_k = types[i][0];
+    so.cache_type_v = types[i][1];
+    facet_session* s = NULL;
+    CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_OK);
+    if (s == NULL) continue;
+    CHECK_STATUS(
+        facet_session_add_message(s, FACET_ROLE_USER, "Recite Genesis 1:1"),
+        FACET_OK);
+    facet_generate_options go = greedy(16);
+    facet_response* r = NULL;
+    CHECK_STATUS(facet_session_generate(s, &go, NULL, NULL, &r), FACET_OK);
+    CHECK(r != NULL && strlen(facet_response_text(r)) > 0);
+    if (r != NULL) {
+      printf("KV %s/%s: %s\n", types[i][0], types[i][1],
+             facet_response_text(r));
+    }
+    facet_response_free(r);
+    facet_session_free(s);
+  }
+  facet_session_options so = facet_session_options_default();
+  so.cache_type_v = "q4_0";
+  facet_session* s = (facet_session*)&so; /* must be reset to NULL */
+  CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_INVALID_ARGUMENT);
+  CHECK(s == NULL);
+  printf("bad KV type: %s\n", facet_last_error());
+  CHECK(strstr(facet_last_error(),
+               "KV cache type \"q4_0\" is not one of f32, f16, q8_0") != NULL);
+  CHECK(strcmp(facet_engine_last_error(engine), facet_last_error()) == 0);
+}
+
+/* Runs one greedy answer of max_tokens (ignore_eos) in a fresh session,
+ * with the given speculative mode; returns the text (malloc'ed, or NULL)
+ * and fills *stats. */
+static char* answer(facet_engine* engine, const char* prompt, int max_tokens,
+                    int32_t mode, facet_stats* stats) {
+  memset(stats, 0, sizeof *stats);
+  facet_session_options so = facet_session_options_default();
+  so.context_length = 256;
+  facet_session* s = NULL;
+  CHECK_STATUS(facet_session_create(engine, &so, &s), FACET_OK);
+  if (s == NULL) return NULL;
+  char* text = NULL;
+  CHECK_STATUS(facet_session_add_message(s, FACET_ROLE_USER, prompt), FACET_OK);
+  facet_generate_options go = greedy(max_tokens);
+  go.ignore_eos = 1;
+  go.speculative_mode = mode;
+  go.max_draft = 4;
+  go.speculative_adaptive = 0;
+  facet_response* r = NULL;
+  CHECK_STATUS(facet_session_generate(s, &go, NULL, NULL, &r), FACET_OK);
+  if (r != NULL) {
+    const char* t = facet_response_text(r);
+    text = (char*)malloc(strlen(t) + 1);
+    if (text != NULL) strcpy(text, t);
+  }
+  facet_response_free(r);
+  stats->struct_size = sizeof *stats;
+  CHECK_STATUS(facet_session_stats(s, stats), FACET_OK);
+  facet_session_free(s);
+  return text;
+}
+
+/* Prompt lookup: the same greedy text as plain decoding, with drafts. */
+static void test_speculative_lookup(facet_engine* engine,
+                                    facet_session* session) {
+  const char* prompt =
+      "Repeat: In the beginning God created the heaven and the earth. In the "
+      "beginning God created the heaven and the earth.";
+  facet_stats plain_stats;
+  facet_stats spec_stats;
+  char* plain = answer(engine, prompt, 48, FACET_SPEC_OFF, &plain_stats);
+  char* spec =
+      answer(engine, prompt, 48, FACET_SPEC_PROMPT_LOOKUP, &spec_stats);
+  CHECK(plain != NULL && spec != NULL);
+  if (plain != NULL && spec != NULL) {
+    printf("prompt lookup: %s\n", spec);
+    CHECK(strcmp(plain, spec) == 0);
+  }
+  CHECK(plain_stats.speculative_steps == 0 && plain_stats.drafted_tokens == 0);
+  CHECK(spec_stats.generated_tokens == 48);
+  CHECK(spec_stats.speculative_steps > 0);
+  CHECK(spec_stats.drafted_tokens > 0);
+  CHECK(spec_stats.accepted_tokens >= 0 &&
+        spec_stats.accepted_tokens <= spec_stats.drafted_tokens);
+  printf("prompt lookup: %lld steps, %lld drafted, %lld accepted\n",
+         (long long)spec_stats.speculative_steps,
+         (long long)spec_stats.drafted_tokens,
+         (long long)spec_stats.accepted_tokens);
+  free(plain);
+  free(spec);
+
+  /* Bad speculative settings are the caller's error. */
+  facet_generate_options go = greedy(4);
+  go.speculative_mode = 7;
+  CHECK_STATUS(facet_session_add_message(session, FACET_ROLE_USER, "Amen"),
+               FACET_OK);
+  CHECK_STATUS(facet_session_generate(session, &go, NULL, NULL, NULL),
+               FACET_INVALID_ARGUMENT);
+  CHECK(strstr(facet_session_last_error(session), "speculative_mode") != NULL);
+  go.speculative_mode = FACET_SPEC_PROMPT_LOOKUP;
+  go.max_draft = 0;
+  CHECK_STATUS(facet_session_add_message(session, FACET_ROLE_USER, "Amen"),
+               FACET_OK);
+  CHECK_STATUS(facet_session_generate(session, &go, NULL, NULL, NULL),
+               FACET_INVALID_ARGUMENT);
+  CHECK(strstr(facet_last_error(), "max_draft") != NULL);
+  /* The drafter's mode on an engine without one. */
+  go.speculative_mode = FACET_SPEC_DRAFT;
+  go.max_draft = 8;
+  CHECK_STATUS(facet_session_add_message(session, FACET_ROLE_USER, "Amen"),
+               FACET_OK);
+  CHECK_STATUS(facet_session_generate(session, &go, NULL, NULL, NULL),
+               FACET_FAILED_PRECONDITION);
+  printf("draft without a drafter: %s\n", facet_last_error());
+  CHECK_STATUS(facet_session_reset(session), FACET_OK);
+}
+
+/* The MTP drafter (draft_model_path) on the tiny e2b target it was made
+ * for: greedy answers as without it, with drafts accepted; a wrong path
+ * or a drafter of another model fails cleanly. */
+static void test_drafter(const char* data_dir) {
+  char target[4096];
+  char drafter[4096];
+  char other[4096];
+  snprintf(target, sizeof target, "%s/golden/e2b-tiny-f32-s16/model.gguf",
+           data_dir);
+  snprintf(drafter, sizeof drafter, "%s/mtp/e2b-tiny-assistant", data_dir);
+  snprintf(other, sizeof other, "%s/golden/dense-tiny-f32-s16/model.gguf",
+           data_dir);
+  facet_engine_options eo = facet_engine_options_default();
+  eo.model_path = target;
+  eo.draft_model_path = drafter;
+  eo.num_threads = 1;
+  facet_engine* engine = NULL;
+  CHECK_STATUS(facet_engine_create(&eo, &engine), FACET_OK);
+  if (engine != NULL) {
+    const char* prompt =
+        "Repeat: the cat sat on the mat, the cat sat on the mat.";
+    facet_stats plain_stats;
+    facet_stats spec_stats;
+    char* plain = answer(engine, prompt, 24, FACET_SPEC_OFF, &plain_stats);
+    char* spec = answer(engine, prompt, 24, FACET_SPEC_DRAFT, &spec_stats);
+    CHECK(plain != NULL && spec != NULL);
+    if (plain != NULL && spec != NULL) CHECK(strcmp(plain, spec) == 0);
+    CHECK(spec_stats.speculative_steps > 0);
+    CHECK(spec_stats.drafted_tokens > 0);
+    printf("drafter: %lld steps, %lld drafted, %lld accepted\n",
+           (long long)spec_stats.speculative_steps,
+           (long long)spec_stats.drafted_tokens,
+           (long long)spec_stats.accepted_tokens);
+    free(plain);
+    free(spec);
+    facet_engine_free(engine);
+  }
+
+  eo.draft_model_path = "/nonexistent/facet-c-api-test/drafter";
+  engine = (facet_engine*)&eo; /* must be reset to NULL */
+  facet_status st = facet_engine_create(&eo, &engine);
+  CHECK(st == FACET_NOT_FOUND);
+  CHECK(engine == NULL);
+  CHECK(strstr(facet_last_error(), "facet-c-api-test") != NULL);
+  printf("bad drafter path: %s: %s\n", facet_status_name(st),
+         facet_last_error());
+
+  eo.model_path = other;
+  eo.draft_model_path = drafter;
+  CHECK_STATUS(facet_engine_create(&eo, &engine), FACET_FAILED_PRECONDITION);
+  CHECK(engine == NULL);
+  printf("drafter of another model: %s\n", facet_last_error());
+}
+
+/* Two sessions generating from two threads at once (batch_decode: their
+ * steps may share passes) answer as each does alone. */
+typedef struct answer_job {
+  facet_engine* engine;
+  const char* prompt;
+  char* text;
+  facet_stats stats;
+} answer_job;
+
+static void* run_answer(void* arg) {
+  answer_job* job = (answer_job*)arg;
+  job->text = answer(job->engine, job->prompt, 32, FACET_SPEC_OFF, &job->stats);
+  return NULL;
+}
+
+static void test_two_threads(const char* model) {
+  facet_engine_options eo = facet_engine_options_default();
+  eo.model_path = model;
+  eo.num_threads = 2;
+  facet_engine* engine = NULL;
+  CHECK_STATUS(facet_engine_create(&eo, &engine), FACET_OK);
+  if (engine == NULL) return;
+  const char* prompts[2] = {"Recite Genesis 1:1", "Recite John 3:16"};
+  char* alone[2];
+  answer_job jobs[2];
+  pthread_t threads[2];
+  for (int i = 0; i < 2; ++i) {
+    facet_stats stats;
+    alone[i] = answer(engine, prompts[i], 32, FACET_SPEC_OFF, &stats);
+    CHECK(stats.batched_steps == 0);
+    memset(&jobs[i], 0, sizeof jobs[i]);
+    jobs[i].engine = engine;
+    jobs[i].prompt = prompts[i];
+  }
+  for (int i = 0; i < 2; ++i) {
+    CHECK(pthread_create(&threads[i], NULL, run_answer, &jobs[i]) == 0);
+  }
+  for (int i = 0; i < 2; ++i) {
+    pthread_join(threads[i], NULL);
+    CHECK(alone[i] != NULL && jobs[i].text != NULL);
+    if (alone[i] != NULL && jobs[i].text != NULL) {
+      CHECK(strcmp(alone[i], jobs[i].text) == 0);
+    }
+    CHECK(jobs[i].stats.generated_tokens == 32);
+    CHECK(jobs[i].stats.batched_rows >= 2 * jobs[i].stats.batched_steps);
+    printf("thread %d: %lld of %lld steps batched\n", i,
+           (long long)jobs[i].stats.batched_steps,
+           (long long)jobs[i].stats.generated_tokens);
+    free(alone[i]);
+    free(jobs[i].text);
+  }
+  facet_engine_free(engine);
+}
+
 static void test_cancel_from_callback(facet_session* session) {
   facet_generate_options go = greedy(64);
   go.ignore_eos = 1;
@@ -602,8 +878,9 @@ static void test_context_overflow(facet_engine* engine) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: %s <model> [scratch dir]\n", argv[0]);
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "usage: %s <model> [scratch dir] [test data dir]\n",
+            argv[0]);
     return 2;
   }
   test_version();
@@ -628,6 +905,9 @@ int main(int argc, char** argv) {
   test_tokenize_round_trip(engine);
   test_generate(engine, session);
   test_older_structs(engine);
+  test_structs_before_speculative(argv[1]);
+  test_cache_types(engine);
+  test_speculative_lookup(engine, session);
   test_cancel_from_callback(session);
   test_cancel_from_thread(session);
   test_media_without_encoder(session);
@@ -635,6 +915,8 @@ int main(int argc, char** argv) {
   test_constrained(engine);
   test_save_restore(engine, argc > 2 ? argv[2] : ".");
   test_context_overflow(engine);
+  test_two_threads(argv[1]);
+  if (argc > 3) test_drafter(argv[3]);
 
   /* The session outlives its engine handle. */
   facet_engine_free(engine);

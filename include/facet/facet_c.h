@@ -131,6 +131,16 @@ typedef struct facet_engine_options {
    * instead of prefilling them again (least recently used out first).
    * 0 = off; default 256 MiB. */
   uint64_t prefix_cache_bytes;
+  /* A drafter for FACET_SPEC_DRAFT: the Hugging Face folder of the model's
+   * Gemma 4 MTP "assistant" checkpoint (e.g. gemma-4-E2B-it-assistant).
+   * NULL or "": none. facet_engine_create fails when it was not made for
+   * the model. */
+  const char* draft_model_path;
+  /* Sessions generating at the same time (threads) advance together: their
+   * decode steps meet in one forward pass that reads the weights once,
+   * each with the tokens it would get alone (default 1). 0: each session
+   * runs its own passes. */
+  int32_t batch_decode;
 } facet_engine_options;
 
 FACET_C_API facet_engine_options facet_engine_options_default(void);
@@ -228,6 +238,13 @@ typedef struct facet_session_options {
    * first prompt reuses the file's KV entries when it starts with the
    * file's tokens, and the file is then rewritten with the new prompt's. */
   const char* prompt_cache_path;
+  /* Element types of the KV cache's keys and values, as llama.cpp's
+   * --cache-type-k / --cache-type-v: "f32" (exact; NULL or ""), "f16" (half
+   * the memory) or "q8_0" (about 0.27x; needs head dims that are multiples
+   * of 32). Another value: FACET_INVALID_ARGUMENT from
+   * facet_session_create. */
+  const char* cache_type_k;
+  const char* cache_type_v;
 } facet_session_options;
 
 FACET_C_API facet_session_options facet_session_options_default(void);
@@ -338,6 +355,21 @@ FACET_C_API facet_status facet_session_add_model_tool_calls(
 FACET_C_API facet_status facet_session_add_tool_response(
     facet_session* session, const char* tool_name, const char* response_json);
 
+/* Speculative decoding: tokens are guessed ahead and checked by the model
+ * several at a time, in one forward pass. The answer is the same as
+ * without it: token for token with greedy sampling, and drawn from the
+ * same distribution when sampling. */
+typedef enum facet_speculative_mode {
+  FACET_SPEC_OFF = 0,
+  /* Guesses that the answer goes on as it did after the last earlier
+   * occurrence of its latest few tokens in the conversation (quoting, code
+   * edits, summaries, retrieved documents). */
+  FACET_SPEC_PROMPT_LOOKUP = 1,
+  /* The model's MTP drafter (facet_engine_options.draft_model_path); with
+   * none loaded, generate returns FACET_FAILED_PRECONDITION. */
+  FACET_SPEC_DRAFT = 2
+} facet_speculative_mode;
+
 typedef struct facet_generate_options {
   size_t struct_size;
   int32_t max_tokens; /* most tokens in this answer (default 1024) */
@@ -367,6 +399,15 @@ typedef struct facet_generate_options {
    * OpenAI's response_format); "{\"type\": \"object\"}" for any JSON
    * object. NULL or "": off. */
   const char* json_schema;
+  /* Speculative decoding (off while the answer is constrained: declared
+   * tools with constrain_tool_calls, json_schema): a facet_speculative_mode
+   * (default FACET_SPEC_OFF; another value is FACET_INVALID_ARGUMENT). */
+  int32_t speculative_mode;
+  int32_t max_draft; /* most tokens guessed per step, 1..32 (default 8) */
+  /* The draft length follows the measured acceptance and step times, and
+   * drafting pauses while it does not pay (default 1). 0: every step
+   * checks all the tokens the drafter offers (measurements, tests). */
+  int32_t speculative_adaptive;
 } facet_generate_options;
 
 FACET_C_API facet_generate_options facet_generate_options_default(void);
@@ -439,6 +480,17 @@ typedef struct facet_stats {
   /* Of prompt_tokens, how many came from the prefix cache or the prompt
    * cache file instead of being computed. */
   int64_t cached_prompt_tokens;
+  /* Speculative decoding in the last generate: verify passes, tokens
+   * guessed, and those of them the model accepted (acceptance rate =
+   * accepted / drafted; mean accepted length = accepted / steps). */
+  int64_t speculative_steps;
+  int64_t drafted_tokens;
+  int64_t accepted_tokens;
+  /* Forward passes of the last answer that also advanced other sessions
+   * (facet_engine_options.batch_decode), and how many sessions they
+   * advanced together, this one included (mean = rows / steps). */
+  int64_t batched_steps;
+  int64_t batched_rows;
 } facet_stats;
 
 FACET_C_API facet_status facet_session_stats(const facet_session* session,

@@ -178,6 +178,20 @@ facet::Role RoleOf(facet_role role, bool* ok) {
   return facet::Role::kUser;
 }
 
+facet::SpeculativeMode SpeculativeModeOf(int32_t mode, bool* ok) {
+  *ok = true;
+  switch (mode) {
+    case FACET_SPEC_OFF:
+      return facet::SpeculativeMode::kOff;
+    case FACET_SPEC_PROMPT_LOOKUP:
+      return facet::SpeculativeMode::kPromptLookup;
+    case FACET_SPEC_DRAFT:
+      return facet::SpeculativeMode::kDraft;
+  }
+  *ok = false;
+  return facet::SpeculativeMode::kOff;
+}
+
 facet_stop_reason StopOf(facet::StopReason reason) {
   switch (reason) {
     case facet::StopReason::kEndOfTurn:
@@ -288,6 +302,8 @@ facet_status SessionOptionsOf(const ErrorSink& sink,
     FACET_READ(S, options, o, constrain_tool_calls);
     FACET_READ(S, options, o, tool_choice);
     FACET_READ(S, options, o, prompt_cache_path);
+    FACET_READ(S, options, o, cache_type_k);
+    FACET_READ(S, options, o, cache_type_v);
   }
   so->context_length = o.context_length;
   so->prefill_chunk = o.prefill_chunk;
@@ -300,6 +316,9 @@ facet_status SessionOptionsOf(const ErrorSink& sink,
   if (o.prompt_cache_path != nullptr) {
     so->prompt_cache_path = o.prompt_cache_path;
   }
+  // NULL or "": the default; other names are checked by NewSession.
+  if (!Empty(o.cache_type_k)) so->cache_type_k = o.cache_type_k;
+  if (!Empty(o.cache_type_v)) so->cache_type_v = o.cache_type_v;
   return FACET_OK;
 }
 
@@ -383,6 +402,7 @@ facet_engine_options facet_engine_options_default(void) {
   o.prefetch = d.prefetch ? 1 : 0;
   o.repack_weights = d.repack_weights ? 1 : 0;
   o.prefix_cache_bytes = d.prefix_cache_bytes;
+  o.batch_decode = d.batch_decode ? 1 : 0;
   return o;
 }
 
@@ -404,6 +424,8 @@ facet_status facet_engine_create(const facet_engine_options* options,
     FACET_READ(facet_engine_options, options, o, on_load_progress);
     FACET_READ(facet_engine_options, options, o, load_progress_user_data);
     FACET_READ(facet_engine_options, options, o, prefix_cache_bytes);
+    FACET_READ(facet_engine_options, options, o, draft_model_path);
+    FACET_READ(facet_engine_options, options, o, batch_decode);
     if (Empty(o.model_path)) return Invalid(sink, "model_path is empty");
     facet::EngineOptions eo;
     eo.model_path = o.model_path;
@@ -412,6 +434,10 @@ facet_status facet_engine_create(const facet_engine_options* options,
     eo.prefetch = o.prefetch != 0;
     eo.repack_weights = o.repack_weights != 0;
     eo.prefix_cache_bytes = o.prefix_cache_bytes;
+    if (o.draft_model_path != nullptr) {
+      eo.draft_model_path = o.draft_model_path;
+    }
+    eo.batch_decode = o.batch_decode != 0;
     if (o.on_load_progress != nullptr) {
       auto* fn = o.on_load_progress;
       void* user = o.load_progress_user_data;
@@ -740,6 +766,9 @@ facet_generate_options facet_generate_options_default(void) {
   o.penalty_last_n = d.sampling.penalty_last_n;
   o.seed = d.sampling.seed;
   o.ignore_eos = d.ignore_eos ? 1 : 0;
+  o.speculative_mode = FACET_SPEC_OFF;
+  o.max_draft = d.speculative.max_draft;
+  o.speculative_adaptive = d.speculative.adaptive ? 1 : 0;
   return o;
 }
 
@@ -800,6 +829,9 @@ facet_status facet_session_generate(facet_session* session,
       FACET_READ(G, options, o, prefill_progress_user_data);
       FACET_READ(G, options, o, tool_choice);
       FACET_READ(G, options, o, json_schema);
+      FACET_READ(G, options, o, speculative_mode);
+      FACET_READ(G, options, o, max_draft);
+      FACET_READ(G, options, o, speculative_adaptive);
     }
     facet::GenerateOptions go;
     go.max_tokens = o.max_tokens;
@@ -815,6 +847,14 @@ facet_status facet_session_generate(facet_session* session,
     go.ignore_eos = o.ignore_eos != 0;
     if (o.tool_choice != nullptr) go.tool_choice = o.tool_choice;
     if (o.json_schema != nullptr) go.json_schema = o.json_schema;
+    bool ok = false;
+    go.speculative.mode = SpeculativeModeOf(o.speculative_mode, &ok);
+    if (!ok) {
+      return Invalid(sink, "unknown speculative_mode " +
+                               std::to_string(o.speculative_mode));
+    }
+    go.speculative.max_draft = o.max_draft;
+    go.speculative.adaptive = o.speculative_adaptive != 0;
     if (o.n_stop_strings != 0 && o.stop_strings == nullptr) {
       return Invalid(sink, "stop_strings is NULL");
     }
@@ -903,6 +943,11 @@ facet_status facet_session_stats(const facet_session* session,
     FACET_WRITE(facet_stats, out, context_length,
                 session->session->context_length());
     FACET_WRITE(facet_stats, out, cached_prompt_tokens, s.cached_prompt_tokens);
+    FACET_WRITE(facet_stats, out, speculative_steps, s.speculative_steps);
+    FACET_WRITE(facet_stats, out, drafted_tokens, s.drafted_tokens);
+    FACET_WRITE(facet_stats, out, accepted_tokens, s.accepted_tokens);
+    FACET_WRITE(facet_stats, out, batched_steps, s.batched_steps);
+    FACET_WRITE(facet_stats, out, batched_rows, s.batched_rows);
     return FACET_OK;
   });
 }
