@@ -72,8 +72,10 @@ extern "C" {
 
 /* The version of this header's ABI; facet_c_api_version() returns the
  * library's. They differ only when an app runs against a library built
- * from another release. */
-#define FACET_C_API_VERSION 1
+ * from another release; a library of version N reads every struct of
+ * versions 1..N. Version 2 appended the drafter, batch_decode, KV cache
+ * types, speculative settings and their stats. */
+#define FACET_C_API_VERSION 2
 
 /* ---------------------------------------------------------------- status */
 
