@@ -1,9 +1,10 @@
-// A PROTOTYPE, not in facet's dispatch: AVX-512 GEMM kernels for f32 and
-// bf16 weights at the encoders' large n (hundreds to thousands of patches
-// or audio frames), measured by bench/encoder_bench.cc (docs/encoders.md).
-// Compiled with FACET_AVX512_FLAGS (-ffp-contract=off) plus -mavx512bf16,
-// into facet_encoder_bench only. Each function has the GemmFn signature of
-// kernels/kernels.h, so wiring one in is one line of kernel_list.inc.
+// AVX-512 GEMM kernels for f32 and bf16 weights, tiled for the encoders'
+// large n (hundreds to thousands of patches or audio frames); GemmF32 and
+// GemmBF16 fill the avx512 levels' f32 / bf16 slots (kernel_list.inc), the
+// other two are alternatives bench/encoder_bench.cc measures
+// (docs/encoders.md). Compiled with FACET_AVX512_FLAGS (-ffp-contract=off)
+// plus -mavx512bf16, which only GemmBF16Dp's intrinsics use; it runs only
+// where the CPU has AVX512-BF16.
 //
 //   GemmBF16    bf16 weights, f32 activations. Bit-identical to
 //               avx2::GemmBF16 (the kernel every x86 level uses today):
