@@ -8,6 +8,9 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+# pkg-config reads the arm64 packages' .pc files, not the host's.
+set(ENV{PKG_CONFIG_LIBDIR}
+    /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 # Test binaries run under user-mode emulation; -L finds the toolchain's
 # dynamic loader, LD_LIBRARY_PATH its libc (not the arm64 libc6 package's,
 # a different build that the loader does not work with).

@@ -112,13 +112,19 @@ TEST(Fp16Test, MidpointsRoundToNearestEven) {
   }
 }
 
-#if defined(__FLT16_MAX__)
-// Cross-check against the compiler's IEEE _Float16 conversion.
+// Cross-check against the compiler's IEEE half conversion: __fp16 on Arm64
+// (GCC 12 has no _Float16 in C++ there), _Float16 elsewhere.
+#if defined(__aarch64__)
+#define FACET_COMPILER_HALF __fp16
+#elif defined(__FLT16_MAX__)
+#define FACET_COMPILER_HALF _Float16
+#endif
+#if defined(FACET_COMPILER_HALF)
 TEST(Fp16Test, MatchesCompilerFloat16) {
   for (uint64_t u = 0; u < (1ull << 32); u += 4093) {
     const float f = FromBits(static_cast<uint32_t>(u));
     if (std::isnan(f)) continue;
-    const _Float16 h = static_cast<_Float16>(f);
+    const FACET_COMPILER_HALF h = static_cast<FACET_COMPILER_HALF>(f);
     uint16_t hb;
     std::memcpy(&hb, &h, 2);
     ASSERT_EQ(Fp32ToFp16(f), hb) << std::hex << u;

@@ -23,9 +23,26 @@ apt-get install -y -qq --no-install-recommends \
 # the server test; keep an existing install.
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm
 
-# The Arm64 kernels test (tools/run_arm_tests.sh): the cross compiler,
-# qemu-user, and the arm64 libraries the test links (multiarch).
+# The Arm64 cross build (tools/run_arm_tests.sh): the cross compiler,
+# qemu-user, and the arm64 libraries facet links (multiarch, next to the
+# amd64 ones; the headers are shared).
 dpkg --add-architecture arm64
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  g++-aarch64-linux-gnu qemu-user libcpuinfo0:arm64 libgtest-dev:arm64
+  g++-aarch64-linux-gnu qemu-user libcpuinfo0:arm64 libgtest-dev:arm64 \
+  libjpeg62-turbo-dev:arm64 libpng-dev:arm64 libsndfile1-dev:arm64 \
+  libsoxr-dev:arm64 libkissfft-dev:arm64 libstdc++6:arm64 \
+  libcpp-httplib-dev:arm64
+# libsentencepiece0 is not Multi-Arch: same (installing the arm64 one
+# removes the amd64 library and its -dev package): unpack the arm64 shared
+# library where dpkg does not look and the arm64 loader does.
+spm_dir=/usr/local/lib/aarch64-linux-gnu
+if [ ! -e "$spm_dir/libsentencepiece.so.0" ]; then
+  tmp=$(mktemp -d)
+  chown _apt "$tmp" 2>/dev/null || true  # apt downloads as _apt
+  (cd "$tmp" && apt-get download -qq libsentencepiece0:arm64)
+  dpkg-deb -x "$tmp"/libsentencepiece0_*_arm64.deb "$tmp/x"
+  install -d "$spm_dir"
+  cp -a "$tmp"/x/usr/lib/aarch64-linux-gnu/libsentencepiece.so.0* "$spm_dir/"
+  rm -rf "$tmp"
+fi

@@ -5,8 +5,10 @@
 #     facet serve (HTTP, the openai npm client, the chat page in headless
 #     chromium) and install-package tests, and the unit binary once per
 #     kernel level the CPU has (FACET_ISA=ref, avx2, avx512, avx512vnni);
-#  2. the kernels test cross-built for Arm64 and run under qemu-aarch64
-#     (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
+#  2. the library, CLI and unit binary cross-built for Arm64 and run under
+#     qemu-aarch64: kernels at every Arm level, golden, engine and
+#     tokenizer tests, and a greedy `facet run` of the demo model equal to
+#     x86's (tools/run_arm_tests.sh; FACET_SKIP_ARM=1 skips it);
 #  3. the concurrent-session, cancel and thread-pool tests under
 #     ThreadSanitizer;
 #  4. one clang build with AddressSanitizer + UndefinedBehaviorSanitizer
