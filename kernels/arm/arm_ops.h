@@ -2,7 +2,7 @@
 // declares them. Each namespace lives in its own translation units,
 // compiled with that level's flags (see CMakeLists.txt):
 //   neon      neon_matmul.cc,        -march=armv8-a
-//             neon_packed.cc
+//             neon_ops.cc, neon_packed.cc
 //   neondot   neondot_matmul.cc      -march=armv8.2-a+dotprod
 //   neoni8mm  neoni8mm_matmul.cc     -march=armv8.2-a+dotprod+i8mm
 // (the matmul files share arm_matmul_impl.inc). A level uses the kernels of
