@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cross-compiles the whole library, the facet CLI and the unit test binary
-# for Arm64 (Debian's g++-aarch64-linux-gnu, cmake/aarch64-linux-gnu.cmake)
+# Cross-compiles the whole library, the facet CLI and the unit tests below
+# (facet_arm_tests) for Arm64 (Debian's g++-aarch64-linux-gnu, cmake/aarch64-linux-gnu.cmake)
 # into build-arm64-full/ and runs them under qemu-aarch64:
 #  1. -cpu max (NEON, dotprod, i8mm): every Arm kernel level against the
 #     reference (the kernel, packed, attention and vector tests) and, at
@@ -38,7 +38,7 @@ fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
   -DFACET_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-cmake --build "$build" -j"$jobs" --target facet_cli facet_tests
+cmake --build "$build" -j"$jobs" --target facet_cli facet_arm_tests
 echo "arm64 build: $((SECONDS - start)) s"
 
 # The cross toolchain's glibc, next to the dynamic loader -L gives: the
@@ -57,7 +57,7 @@ run() {  # run CPU FACET_ISA-or-"" EXPECTED-ISA [gtest args...]
   shift 3
   echo "== qemu-aarch64 -cpu $cpu, FACET_ISA=${isa:-unset}: expect $want"
   FACET_EXPECT_ISA="$want" qemu "$cpu" "$isa" \
-    "$build/tests/facet_tests" --gtest_brief=1 "$@"
+    "$build/tests/facet_arm_tests" --gtest_brief=1 "$@"
 }
 # The kernels at every level (the per-level Check_ tests compare each with
 # the reference), then the model-level tests at the best level.
