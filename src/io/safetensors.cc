@@ -22,10 +22,8 @@ struct DTypeMapping {
 };
 
 constexpr DTypeMapping kDTypes[] = {
-    {"BF16", kernels::DType::kBF16, 2},
-    {"F16", kernels::DType::kF16, 2},
-    {"F32", kernels::DType::kF32, 4},
-    {"I32", kernels::DType::kI32, 4},
+    {"BF16", kernels::DType::kBF16, 2}, {"F16", kernels::DType::kF16, 2},
+    {"F32", kernels::DType::kF32, 4},   {"I32", kernels::DType::kI32, 4},
     {"I64", kernels::DType::kI64, 8},
 };
 
@@ -68,8 +66,9 @@ Status ParseEntry(const std::string& prefix, const std::string& name,
   const std::string& dtype_name = dtype_it->get_ref<const std::string&>();
   const DTypeMapping* dtype = LookupDType(dtype_name);
   if (dtype == nullptr) {
-    return Unimplemented(where + "unsupported dtype " + dtype_name +
-                         " (supported: BF16, F16, F32, and I32 / I64 index tensors)");
+    return Unimplemented(
+        where + "unsupported dtype " + dtype_name +
+        " (supported: BF16, F16, F32, and I32 / I64 index tensors)");
   }
 
   auto shape_it = entry.find("shape");
