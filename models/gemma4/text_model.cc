@@ -134,9 +134,9 @@ class TextModel : public LanguageModel {
       parts[i].logits = r.logits;
       parts[i].all_logits = r.all_logits;
     }
-    // The pass runs on a scratch of its own (the states' may be in use by
-    // nothing else, but each is sized for its own chunk), profiled when
-    // the first state is.
+    // The pass runs on a scratch of its own (each state's is sized for
+    // that state's chunk alone); its op times go to the first state's
+    // profile when that state is profiled.
     many_scratch_.profile.enabled =
         static_cast<TextState*>(requests[0].state)->scratch.profile.enabled;
     FACET_RETURN_IF_ERROR(
