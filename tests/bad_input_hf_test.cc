@@ -13,6 +13,30 @@
 #include "tests/bad_input_util.h"
 
 namespace facet::bad_input_testing {
+namespace {
+
+// The golden safetensors with tensor `name` retyped as `dtype` (its data
+// moved to a zero-filled block at the end, sized for the new type).
+std::string RetypedSafetensors(const std::string& name,
+                               const std::string& dtype, int elem_bytes) {
+  const std::string st = ReadBytes(GoldenHf() + "/model.safetensors");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(st[i]);
+  json header = json::parse(st.substr(8, n));
+  std::string data = st.substr(8 + n);
+  json& t = header[name];
+  int64_t elems = 1;
+  for (const auto& d : t["shape"]) elems *= d.get<int64_t>();
+  t["dtype"] = dtype;
+  t["data_offsets"] = {data.size(), data.size() + elems * elem_bytes};
+  data.append(static_cast<size_t>(elems * elem_bytes), '\0');
+  const std::string h = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(h.size() >> (8 * i));
+  return out + h + data;
+}
+
+}  // namespace
 
 std::vector<Case> PathAndHfCases() {
   return {
@@ -133,6 +157,29 @@ std::vector<Case> PathAndHfCases() {
          return Inspect(d);
        },
        StatusCode::kDataLoss, "is past the data section"},
+      // Index types load (the MTP drafter's token_ordering is I64) but are
+      // never bound as weights: the kernels cannot compute with them.
+      {"HfIntegerWeightMatrix",
+       [](const Sandbox& sb) {
+         const std::string d = sb.HfFolder("hf", nullptr, false);
+         sb.Write("hf/model.safetensors",
+                  RetypedSafetensors(
+                      "model.language_model.layers.0.self_attn.q_proj.weight",
+                      "I32", 4));
+         return Inspect(d);
+       },
+       StatusCode::kUnimplemented,
+       "'blk.0.attn_q.weight' has type i32, which facet cannot compute with"},
+      {"HfIntegerNormVector",
+       [](const Sandbox& sb) {
+         const std::string d = sb.HfFolder("hf", nullptr, false);
+         sb.Write(
+             "hf/model.safetensors",
+             RetypedSafetensors("model.language_model.norm.weight", "I64", 8));
+         return Inspect(d);
+       },
+       StatusCode::kUnimplemented,
+       "'output_norm.weight' has type i64, which facet cannot compute with"},
       {"SafetensorsUnsupportedDtype",
        [](const Sandbox& sb) {
          const std::string header =

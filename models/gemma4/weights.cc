@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/dtype.h"
 #include "src/util/status_macros.h"
 
 namespace facet::gemma4 {
@@ -142,6 +143,14 @@ StatusOr<Weights> BindWeights(const Gemma4Config& c,
       return InvalidArgument(
           "tensor '" + spec.name + "' has shape " + ShapeString(t->shape) +
           ", expected " + ShapeString(spec.shape) + " for this configuration");
+    }
+    // Index tensors (safetensors I32 / I64) and types facet cannot compute
+    // with must stop here: the kernels have no row functions for them.
+    const kernels::DTypeInfo* info = kernels::GetDTypeInfo(t->dtype);
+    if (info == nullptr || !info->supported) {
+      return Unimplemented("tensor '" + spec.name + "' has type " +
+                           kernels::DTypeName(t->dtype) +
+                           ", which facet cannot compute with");
     }
     const bool is_vector = spec.shape.size() == 1;
     if (is_vector && t->dtype != kernels::DType::kF32 &&
