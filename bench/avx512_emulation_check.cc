@@ -34,6 +34,7 @@
 #undef FACET_VNNI
 #define FACET_VNNI 0
 #define FACET_AVX512_NS avx512_emu
+#include "kernels/x86/avx512_attention_impl.inc"
 #include "kernels/x86/avx512_ops_impl.inc"
 #include "kernels/x86/avx512_packed_impl.inc"
 
@@ -199,6 +200,55 @@ void RunVectorOps() {
   }
 }
 
+// The attention tile against the scalar reference (rounding tolerance)
+// over query counts, position counts and head widths that hit every tail,
+// and each query row's bits unchanged when it is computed alone.
+void RunAttention() {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const Variant v{"avx512(simde) attention", DType::kF32, nullptr};
+  struct Case {
+    int nq, count;
+    int64_t d;
+  };
+  for (const Case& cs : {Case{1, 1, 8}, Case{3, 9, 24}, Case{5, 64, 72},
+                         Case{16, 63, 256}, Case{7, 33, 512}}) {
+    std::vector<float> q(cs.nq * cs.d), kv(2 * cs.count * cs.d);
+    for (float& x : q) x = nd(rng);
+    for (float& x : kv) x = nd(rng) * 0.5f;
+    const float* kp[kAttnTile];
+    const float* vp[kAttnTile];
+    for (int j = 0; j < cs.count; ++j) {
+      kp[j] = kv.data() + j * cs.d;
+      vp[j] = kv.data() + (cs.count + j) * cs.d;
+    }
+    auto run = [&](auto fn, int i0, int nq, std::vector<float>* out) {
+      out->assign(nq * cs.d + 2 * nq, 0.f);
+      float* m = out->data() + nq * cs.d;
+      float* l = m + nq;
+      std::fill(m, m + nq, -INFINITY);
+      fn(q.data() + i0 * cs.d, cs.d, nq, kp, vp, cs.count, cs.d, 1.0f, m, l,
+         out->data());
+    };
+    std::vector<float> got, want, one;
+    run(avx512_emu::AttendTile, 0, cs.nq, &got);
+    run(ref::AttendTile, 0, cs.nq, &want);
+    bool close = true;
+    for (size_t i = 0; i < got.size(); ++i) {
+      close = close &&
+              std::fabs(got[i] - want[i]) <= 1e-4 + 1e-4 * std::fabs(want[i]);
+    }
+    Check(close, "attend_tile vs ref", v, cs.d, cs.nq, cs.count);
+    bool same = true;
+    for (int i = 0; i < cs.nq; ++i) {
+      run(avx512_emu::AttendTile, i, 1, &one);
+      same = same && std::memcmp(one.data(), got.data() + i * cs.d,
+                                 cs.d * sizeof(float)) == 0;
+    }
+    Check(same, "attend_tile rows alone", v, cs.d, cs.nq, cs.count);
+  }
+}
+
 }  // namespace
 }  // namespace facet::kernels
 
@@ -301,6 +351,7 @@ void RunQ6K(const Variant& v) {
 int main() {
   using namespace facet::kernels;  // NOLINT: a small check program
   RunVectorOps();
+  RunAttention();
   const Variant packed[] = {
       {"avx512(simde) packed", DType::kQ4_0, avx512_emu::GemmQ4_0x8},
       {"avx512(simde) packed", DType::kQ8_0, avx512_emu::GemmQ8_0x8},

@@ -191,8 +191,9 @@ void BM_gelu_tanh_mul(benchmark::State& state, const KernelTable* k) {
 }
 
 void BM_attend_tile(benchmark::State& state, const KernelTable* k) {
-  // 4 query heads of one KV group against a full tile of 64 positions.
-  const int nq = 4;
+  // A prefill block: 16 query rows (E2B's 8 heads of one KV group x 2
+  // tokens) against a full tile of 64 positions.
+  const int nq = kAttnMaxQ;
   const int64_t d = 256;
   std::vector<float> q = Floats(nq * d, 1.f), kv = Floats(kAttnTile * d, 1.f);
   std::vector<float> acc(nq * d), m(nq), l(nq);
@@ -206,6 +207,10 @@ void BM_attend_tile(benchmark::State& state, const KernelTable* k) {
     benchmark::DoNotOptimize(acc.data());
   }
   state.SetBytesProcessed(state.iterations() * 2 * kAttnTile * d * 4);
+  // q.k and p.v: 2 flops per multiply-add each.
+  state.counters["FLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 4 * nq * kAttnTile * d,
+      benchmark::Counter::kIsRate);
 }
 
 // One tile of K rows of E2B's full layers (d = 512) widened to f32.

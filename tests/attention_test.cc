@@ -194,20 +194,25 @@ TEST(AttentionTest, QueryRowsAreIndependent) {
   }
 }
 
-// Far-below-max scores underflow to exactly zero weight, not NaN.
+// Far-below-max scores underflow to exactly zero weight, not NaN, in the
+// vector loops (n = 20, 64) as in the scalar tails (n = 3).
 TEST(AttentionTest, LargeScoreGapsStayFinite) {
   const int64_t d = 8;
-  std::vector<float> q(d, 0.f), k(3 * d, 0.f), v(3 * d);
-  q[0] = 1.f;
-  k[0] = 200.f;   // score 200
-  k[d] = -200.f;  // score -200: e^-400 underflows
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
-  for (int isa = 0; isa < kNumIsas; ++isa) {
-    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
-    if (kt == nullptr) continue;
-    const std::vector<float> got = Tiled(*kt, q, 1, k, v, 3, d, 1.f, 64);
-    for (int64_t c = 0; c < d; ++c) {
-      EXPECT_FLOAT_EQ(got[c], v[c]) << IsaName(kt->isa);
+  for (int n : {3, 20, 64}) {
+    std::vector<float> q(d, 0.f), k(n * d, 0.f), v(n * d);
+    q[0] = 1.f;
+    k[0] = 200.f;  // score 200
+    for (int j = 1; j < n; j += 2) {
+      k[j * d] = -200.f;  // score -200: e^-400 underflows; 0: e^-200 too
+    }
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+    for (int isa = 0; isa < kNumIsas; ++isa) {
+      const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+      if (kt == nullptr) continue;
+      const std::vector<float> got = Tiled(*kt, q, 1, k, v, n, d, 1.f, 64);
+      for (int64_t c = 0; c < d; ++c) {
+        EXPECT_EQ(got[c], v[c]) << IsaName(kt->isa) << " n " << n;
+      }
     }
   }
 }

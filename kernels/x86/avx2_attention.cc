@@ -11,6 +11,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/x86/avx2_exp.h"
+#include "kernels/x86/flush_denormals.h"
 #include "kernels/x86/x86_ops.h"
 
 namespace facet::kernels::avx2 {
@@ -51,6 +52,7 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
                 float* m, float* l, float* acc) {
   constexpr int kLd = kAttnTile;
   alignas(32) float s[kAttnMaxQ * kLd];
+  const FlushDenormals flush;  // see flush_denormals.h
   for (int j = 0; j < count; ++j) {
     int i = 0;
     for (; i + 4 <= nq; i += 4) {
@@ -75,7 +77,8 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
     __m256 sum8 = _mm256_setzero_ps();
     int j = 0;
     for (; j + 8 <= count; j += 8) {
-      const __m256 p = Exp(_mm256_sub_ps(_mm256_loadu_ps(si + j), vm));
+      const __m256 p =
+          SoftmaxWeight(_mm256_sub_ps(_mm256_loadu_ps(si + j), vm));
       _mm256_storeu_ps(si + j, p);
       sum8 = _mm256_add_ps(sum8, p);
     }

@@ -38,6 +38,15 @@ static inline __m256 Exp(__m256 x) {
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
+// Softmax weights e^x (x <= 0, a score minus the row's maximum), exactly
+// zero below -87 where the scalar expf underflows too: the clamped e^-87
+// would put ~1e-38 of weight on positions that have none, and its products
+// with values are denormals.
+static inline __m256 SoftmaxWeight(__m256 x) {
+  return _mm256_and_ps(Exp(x),
+                       _mm256_cmp_ps(x, _mm256_set1_ps(-87.f), _CMP_GE_OQ));
+}
+
 }  // namespace facet::kernels::avx2
 
 #endif  // FACET_KERNELS_X86_AVX2_EXP_H_

@@ -5,11 +5,13 @@
 //               avx2_vector.cc, avx2_matmul.cc,
 //               avx2_matmul_k.cc, avx2_packed.cc   (+ -mf16c, no contraction)
 //   avx512      avx512_ops.cc (-mavx512f), avx512_matmul.cc,
-//               avx512_packed.cc (+ -mavx512{f,bw,dq,vl})
+//               avx512_packed.cc, avx512_attention.cc
+//               (+ -mavx512{f,bw,dq,vl})
 //   avx512vnni  avx512vnni_matmul.cc, avx512vnni_packed.cc
 //               (+ -mavx512vnni)
 // (the matmul files share avx512_matmul_impl.inc, the packed ones
-// avx512_packed_impl.inc). Every one is tested against the scalar
+// avx512_packed_impl.inc; the *_impl.inc files are also compiled on SIMDe
+// by bench/avx512_emulation_check.cc). Every one is tested against the scalar
 // reference in kernels/ref/.
 #ifndef FACET_KERNELS_X86_X86_OPS_H_
 #define FACET_KERNELS_X86_X86_OPS_H_
