@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -80,9 +81,12 @@ std::vector<float> Tiled(const KernelTable& kt, const std::vector<float>& q,
 void Check_attend_tile(const KernelTable* kt) {
   std::mt19937 rng(5);
   std::normal_distribution<float> nd(0.f, 1.f);
+  // Head widths that are not a multiple of 4 or 16 reach the column
+  // tails of the vector loops (13, 50).
   const Case cases[] = {{1, 1, 8},    {1, 7, 16},    {3, 9, 24},
                         {4, 64, 64},  {5, 65, 72},   {8, 130, 256},
-                        {9, 200, 40}, {16, 63, 512}, {2, 300, 256}};
+                        {9, 200, 40}, {16, 63, 512}, {2, 300, 256},
+                        {6, 70, 13},  {3, 37, 50}};
   for (const Case& cs : cases) {
     std::vector<float> q(cs.nq * cs.d), k(cs.positions * cs.d),
         v(cs.positions * cs.d);
@@ -117,7 +121,11 @@ namespace {
 // is exact) and, through the reference, against the formats' meaning.
 void CheckLoadKv(const KernelTable* kt, LoadKvFn fn, LoadKvFn ref_fn, bool q8) {
   std::mt19937 rng(17);
-  for (int64_t d : {32, 64, 96, 256, 512}) {
+  // f16 rows of any length (the tails of the vector loops); q8_0 rows are
+  // whole blocks.
+  std::vector<int64_t> lengths = {32, 64, 96, 256, 512};
+  if (!q8) lengths.insert(lengths.end(), {4, 13});
+  for (int64_t d : lengths) {
     for (int count : {1, 3, kAttnTile}) {
       const int64_t row_bytes = q8 ? d / 32 * 34 : 2 * d;
       std::vector<uint8_t> bytes(static_cast<size_t>(count * row_bytes));
@@ -170,27 +178,45 @@ void Check_load_kv_q8_0(const KernelTable* kt) {
 
 namespace {
 
-// A query row's result does not depend on the other rows in the call.
+// A query row's result does not depend on the other rows in the call:
+// alone or in a call of nq rows, in a full block of 4 queries or a short
+// last one (nq 6, 7), with head widths that reach the column tails.
 TEST(AttentionTest, QueryRowsAreIndependent) {
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.f, 1.f);
   const int n = 100;
-  const int64_t d = 256;
-  std::vector<float> q(8 * d), k(n * d), v(n * d);
-  for (float& x : q) x = nd(rng);
-  for (float& x : k) x = nd(rng);
-  for (float& x : v) x = nd(rng);
-  for (int isa = 0; isa < kNumIsas; ++isa) {
-    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
-    if (kt == nullptr) continue;
-    const std::vector<float> all = Tiled(*kt, q, 8, k, v, n, d, 1.f, 64);
-    for (int i = 0; i < 8; ++i) {
-      std::vector<float> qi(q.begin() + i * d, q.begin() + (i + 1) * d);
-      const std::vector<float> one = Tiled(*kt, qi, 1, k, v, n, d, 1.f, 64);
-      for (int64_t c = 0; c < d; ++c) {
-        ASSERT_EQ(one[c], all[i * d + c]) << IsaName(kt->isa) << " " << i;
+  const std::pair<int, int64_t> shapes[] = {{8, 256}, {7, 13}, {6, 50}};
+  for (const auto& [nq, d] : shapes) {
+    std::vector<float> q(nq * d), k(n * d), v(n * d);
+    for (float& x : q) x = nd(rng);
+    for (float& x : k) x = nd(rng);
+    for (float& x : v) x = nd(rng);
+    for (int isa = 0; isa < kNumIsas; ++isa) {
+      const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+      if (kt == nullptr) continue;
+      const std::vector<float> all = Tiled(*kt, q, nq, k, v, n, d, 1.f, 64);
+      for (int i = 0; i < nq; ++i) {
+        std::vector<float> qi(q.begin() + i * d, q.begin() + (i + 1) * d);
+        const std::vector<float> one = Tiled(*kt, qi, 1, k, v, n, d, 1.f, 64);
+        for (int64_t c = 0; c < d; ++c) {
+          ASSERT_EQ(one[c], all[i * d + c])
+              << IsaName(kt->isa) << " nq " << nq << " d " << d << " " << i;
+        }
       }
     }
+  }
+}
+
+// Every vector level (x86 and Arm) has its own attention tile and KV
+// loads, so the checks above test them and not the reference again.
+TEST(AttentionTest, VectorLevelsHaveTheirOwnKernels) {
+  const KernelTable* ref = KernelsFor(Isa::kRef);
+  for (int isa = 1; isa < kNumIsas; ++isa) {
+    const KernelTable* kt = KernelsFor(static_cast<Isa>(isa));
+    if (kt == nullptr) continue;
+    EXPECT_NE(kt->attend_tile, ref->attend_tile) << IsaName(kt->isa);
+    EXPECT_NE(kt->load_kv_f16, ref->load_kv_f16) << IsaName(kt->isa);
+    EXPECT_NE(kt->load_kv_q8_0, ref->load_kv_q8_0) << IsaName(kt->isa);
   }
 }
 
