@@ -9,8 +9,8 @@
 // (the matmul files share arm_matmul_impl.inc, neon_ops.cc and
 // neon_attention.cc the e^x of neon_exp.h). A level uses the kernels of
 // the levels below it for the types it has none of; slots with no Arm
-// kernel at all (RMSNorm, RoPE, softcap, packed types other than q4_0
-// and q8_0) keep the reference one. Every one is tested against
+// kernel at all (RMSNorm, RoPE, softcap, packed types other than q4_0,
+// q8_0 and q4_K) keep the reference one. Every one is tested against
 // kernels/ref/ (tools/run_arm_tests.sh runs the tests under qemu-aarch64).
 #ifndef FACET_KERNELS_ARM_ARM_OPS_H_
 #define FACET_KERNELS_ARM_ARM_OPS_H_
