@@ -158,7 +158,8 @@ const KernelTable* KernelsFor(Isa isa);
 bool ForceIsa(Isa isa);
 
 // Weight packing (layouts in kernels/ref/packed_ref.h): true for q4_0 and
-// q8_0 (cols a multiple of 32) and q4_K (of 256) with rows a multiple of 8.
+// q8_0 (cols a multiple of 32) and q4_K / q6_K (of 256) with rows a
+// multiple of 8.
 bool CanPack(DType type, int64_t rows, int64_t cols);
 // Rewrites rows [r0, r1) (multiples of 8) of the `rows` x `cols` matrix at
 // src into dst, which has the same size as src and does not overlap it.

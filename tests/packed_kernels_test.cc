@@ -1,4 +1,5 @@
-// The 8-row packed q4_0 / q8_0 layout: packing round-trips, every ISA's
+// The 8-row packed q4_0 / q8_0 / q4_K / q6_K layouts: packing round-trips,
+// every ISA's
 // packed kernel matches the reference on the unpacked rows, GEMV and GEMM
 // agree bit for bit, and MatMul on packed weights equals MatMul on the
 // originals within rounding.
@@ -108,24 +109,29 @@ double MagQ4K(const uint8_t* w, const uint8_t* a, int64_t cols) {
   return s;
 }
 
+// Columns per block: 256 for the K-quants, 32 for the others.
+int64_t BlockCols(DType type) {
+  return type == DType::kQ4_K || type == DType::kQ6_K ? 256 : 32;
+}
+
 class PackedTest : public ::testing::TestWithParam<DType> {};
 
 TEST_P(PackedTest, CanPackNeedsWholeGroupsAndBlocks) {
   const DType type = GetParam();
-  const int64_t blk = type == DType::kQ4_K ? 256 : 32;
+  const int64_t blk = BlockCols(type);
   EXPECT_TRUE(CanPack(type, 8, blk));
   EXPECT_TRUE(CanPack(type, 2048, 1536));
   EXPECT_FALSE(CanPack(type, 12, blk));
   EXPECT_FALSE(CanPack(type, 0, blk));
   EXPECT_FALSE(CanPack(type, 8, blk + 16));
-  EXPECT_FALSE(CanPack(DType::kQ6_K, 8, 256));
+  EXPECT_FALSE(CanPack(DType::kQ5_K, 8, 256));
   EXPECT_FALSE(CanPack(DType::kF32, 8, 32));
 }
 
 TEST_P(PackedTest, UnpackRowRestoresEveryRow) {
   const DType type = GetParam();
   std::mt19937 rng(7);
-  const int64_t rows = 24, cols = type == DType::kQ4_K ? 512 : 96;
+  const int64_t rows = 24, cols = BlockCols(type) == 256 ? 512 : 96;
   const int64_t rb = RowBytes(type, cols);
   const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
   const std::vector<uint8_t> p = Packed(type, w, rows, cols);
@@ -161,7 +167,7 @@ TEST_P(PackedTest, EveryIsaMatchesRefAndGemvEqualsGemm) {
         const int64_t rb = RowBytes(type, cols);
         const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
         const std::vector<uint8_t> p = Packed(type, w, rows, cols);
-        for (int64_t n : {1, 2, 3, 4, 5, 7, 9, 13}) {
+        for (int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
           int64_t as;
           const std::vector<uint8_t> a = Acts(type, n, cols, &rng, &as);
           std::vector<float> y(static_cast<size_t>(n * rows));
@@ -203,7 +209,7 @@ TEST_P(PackedTest, X86LevelsEqualAvx2Bits) {
   if (base == nullptr) GTEST_SKIP() << "no AVX2";
   const DType type = GetParam();
   std::mt19937 rng(21 + static_cast<int>(type));
-  const int64_t cols = type == DType::kQ4_K ? 768 : 224;
+  const int64_t cols = BlockCols(type) == 256 ? 768 : 224;
   const int64_t rb = RowBytes(type, cols);
   for (int64_t rows : {8, 24, 32}) {
     const std::vector<uint8_t> w = RandomRows(type, rows, cols, &rng);
@@ -250,6 +256,104 @@ TEST_P(PackedTest, MatMulPackedMatchesUnpacked) {
   for (size_t i = 0; i < y0.size(); ++i) {
     ASSERT_NEAR(y1[i], y0[i], 1e-4 * (std::fabs(y0[i]) + 1)) << i;
     ASSERT_EQ(y2[i], y1[i]) << i;
+  }
+}
+
+// q6_Kx8 as documented in kernels/ref/packed_ref.h, where the SIMD kernels
+// read it: d of the 8 rows, the scales in 2-byte units, then ql and qh in
+// 4-byte units.
+TEST(PackedQ6KTest, LayoutIsAsDocumented) {
+  std::mt19937 rng(5);
+  const int64_t cols = 512, rb = RowBytes(DType::kQ6_K, cols);
+  const std::vector<uint8_t> w = RandomRows(DType::kQ6_K, 8, cols, &rng);
+  const std::vector<uint8_t> p = Packed(DType::kQ6_K, w, 8, cols);
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    const uint8_t* pb = p.data() + b * 1680;
+    for (int i = 0; i < 8; ++i) {
+      const uint8_t* rowb = w.data() + i * rb + b * 210;
+      EXPECT_EQ(0, std::memcmp(pb + 2 * i, rowb + 208, 2));
+      for (int u = 0; u < 8; ++u) {
+        EXPECT_EQ(0,
+                  std::memcmp(pb + 16 + 16 * u + 2 * i, rowb + 192 + 2 * u, 2));
+      }
+      for (int v = 0; v < 32; ++v) {
+        EXPECT_EQ(0, std::memcmp(pb + 144 + 32 * v + 4 * i, rowb + 4 * v, 4));
+      }
+      for (int v = 0; v < 16; ++v) {
+        EXPECT_EQ(
+            0, std::memcmp(pb + 1168 + 32 * v + 4 * i, rowb + 128 + 4 * v, 4));
+      }
+    }
+  }
+}
+
+// q6_K over the whole range of its bytes, which quantized rows rarely
+// reach: every 6-bit weight, int8 scales down to -128, and activations of
+// +-127 (all weights 63 against all 127 too), where a 16-bit partial sum
+// would overflow if the kernels summed more products in one; every level
+// against the reference, the x86 levels bit for bit.
+TEST(PackedQ6KTest, FullRangeBytes) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> byte(0, 255);
+  const int64_t rows = 24, cols = 768, rb = RowBytes(DType::kQ6_K, cols);
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<uint8_t> w(static_cast<size_t>(rows * rb));
+    for (uint8_t& v : w) v = static_cast<uint8_t>(pass == 2 ? 0xFF : byte(rng));
+    for (int64_t off = 0; off < rows * rb; off += 210) {
+      if (pass == 1) {
+        for (int s = 0; s < 16; ++s) w[off + 192 + s] = s % 2 ? 0x80 : 0x7F;
+      }
+      const uint16_t d = Fp32ToFp16(0.001f * (1 + byte(rng) % 16));
+      std::memcpy(&w[off + 208], &d, 2);
+    }
+    const std::vector<uint8_t> p = Packed(DType::kQ6_K, w, rows, cols);
+    const int64_t n = 7;
+    const int64_t as = ActRowBytes(ActType::kQ8_K, cols);
+    std::vector<uint8_t> a(static_cast<size_t>(n * as), 0);
+    for (int64_t t = 0; t < n; ++t) {
+      uint8_t* at = a.data() + t * as;
+      int8_t* qs = reinterpret_cast<int8_t*>(at);
+      for (int64_t c = 0; c < cols; ++c) {
+        qs[c] = t == 0   ? 127
+                : t == 1 ? -127
+                         : static_cast<int8_t>(byte(rng) % 255 - 127);
+      }
+      float* dx = reinterpret_cast<float*>(at + cols);
+      int16_t* bs = reinterpret_cast<int16_t*>(at + cols + cols / 256 * 4);
+      for (int64_t b = 0; b < cols / 256; ++b) dx[b] = 0.01f * (b + 1);
+      for (int64_t g = 0; g < cols / 16; ++g) {
+        int sum = 0;
+        for (int e = 0; e < 16; ++e) sum += qs[16 * g + e];
+        bs[g] = static_cast<int16_t>(sum);
+      }
+    }
+    std::vector<float> avx2_y;
+    for (int i = 0; i < kNumIsas; ++i) {
+      const KernelTable* k = KernelsFor(static_cast<Isa>(i));
+      if (k == nullptr) continue;
+      std::vector<float> y(static_cast<size_t>(n * rows), NAN);
+      k->GemmPacked(DType::kQ6_K)(p.data(), rb, rows, cols, a.data(), as, n,
+                                  y.data(), rows);
+      for (int64_t t = 0; t < n; ++t) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const uint8_t* wr = w.data() + r * rb;
+          const uint8_t* ar = a.data() + t * as;
+          const double want = ref::Dot(DType::kQ6_K, wr, ar, cols);
+          const double tol =
+              2 * (cols / 32 + 4) * kU * Mag(DType::kQ6_K, wr, ar, cols) +
+              1e-30;
+          ASSERT_NEAR(y[t * rows + r], want, tol)
+              << IsaName(k->isa) << " pass " << pass << " r " << r << " t "
+              << t;
+        }
+      }
+      if (k->isa == Isa::kAvx2) avx2_y = y;
+      if ((k->isa == Isa::kAvx512 || k->isa == Isa::kAvx512Vnni) &&
+          !avx2_y.empty()) {
+        EXPECT_EQ(0, std::memcmp(y.data(), avx2_y.data(), y.size() * 4))
+            << IsaName(k->isa) << " pass " << pass;
+      }
+    }
   }
 }
 

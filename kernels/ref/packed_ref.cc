@@ -8,10 +8,12 @@
 namespace facet::kernels::ref {
 namespace {
 
-// A block of one row as consecutive fields, each interleaved across the 8
-// rows in units of `unit` bytes: unit u of rows 0..7, then unit u + 1.
+// A block of one row as fields (bytes [src, src + bytes) of the row's
+// block), laid out one after the other in the packed block, each
+// interleaved across the 8 rows in units of `unit` bytes: unit u of rows
+// 0..7, then unit u + 1. The fields cover the row's block exactly.
 struct Field {
-  int bytes, unit;
+  int src, bytes, unit;
 };
 struct Layout {
   int64_t block_elems = 0;
@@ -27,11 +29,14 @@ struct Layout {
 Layout LayoutOf(DType type) {
   switch (type) {
     case DType::kQ4_0:  // d | 16 bytes of nibbles
-      return {32, 2, {{2, 2}, {16, 4}}};
+      return {32, 2, {{0, 2, 2}, {2, 16, 4}}};
     case DType::kQ8_0:  // d | 32 int8
-      return {32, 2, {{2, 2}, {32, 4}}};
+      return {32, 2, {{0, 2, 2}, {2, 32, 4}}};
     case DType::kQ4_K:  // d | dmin | 12 bytes of 6-bit scales | 128 nibbles
-      return {256, 4, {{2, 2}, {2, 2}, {12, 4}, {128, 4}}};
+      return {256, 4, {{0, 2, 2}, {2, 2, 2}, {4, 12, 4}, {16, 128, 4}}};
+    case DType::kQ6_K:  // ql[128] | qh[64] | int8 scales[16] | d, packed as
+                        // d | scales | ql | qh
+      return {256, 4, {{208, 2, 2}, {192, 16, 2}, {0, 128, 4}, {128, 64, 4}}};
     default:
       return {};
   }
@@ -41,11 +46,11 @@ Layout LayoutOf(DType type) {
 // (packed) for row i, in the direction `pack`.
 void CopyRowBlock(const Layout& l, int i, bool pack, uint8_t* row_blk,
                   uint8_t* packed) {
-  int64_t row_off = 0, packed_off = 0;
+  int64_t packed_off = 0;
   for (int f = 0; f < l.nfields; ++f) {
     const Field& fd = l.fields[f];
     for (int u = 0; u < fd.bytes / fd.unit; ++u) {
-      uint8_t* r = row_blk + row_off + u * fd.unit;
+      uint8_t* r = row_blk + fd.src + u * fd.unit;
       uint8_t* p = packed + packed_off + (u * kPackRows + i) * fd.unit;
       if (pack) {
         std::memcpy(p, r, fd.unit);
@@ -53,7 +58,6 @@ void CopyRowBlock(const Layout& l, int i, bool pack, uint8_t* row_blk,
         std::memcpy(r, p, fd.unit);
       }
     }
-    row_off += fd.bytes;
     packed_off += fd.bytes * kPackRows;
   }
 }
@@ -94,12 +98,10 @@ void PackRows(DType type, const uint8_t* src, int64_t rows, int64_t cols,
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk[kPackRows];
       for (int i = 0; i < kPackRows; ++i) blk[i] = s + i * row_bytes + b * bb;
-      int64_t off = 0;
       for (int f = 0; f < l.nfields; ++f) {
         const Field& fd = l.fields[f];
-        dst = fd.unit == 2 ? PackField<2>(blk, off, fd.bytes, dst)
-                           : PackField<4>(blk, off, fd.bytes, dst);
-        off += fd.bytes;
+        dst = fd.unit == 2 ? PackField<2>(blk, fd.src, fd.bytes, dst)
+                           : PackField<4>(blk, fd.src, fd.bytes, dst);
       }
     }
   }
@@ -149,6 +151,12 @@ void GemmQ4_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy) {
   GemmPacked(DType::kQ4_K, w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+void GemmQ6_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  GemmPacked(DType::kQ6_K, w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
 }
 
 }  // namespace facet::kernels::ref

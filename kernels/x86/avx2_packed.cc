@@ -1,4 +1,4 @@
-// AVX2 kernels over the 8-row packed q4_0 / q8_0 / q4_K layouts
+// AVX2 kernels over the 8-row packed q4_0 / q8_0 / q4_K / q6_K layouts
 // (kernels/ref/packed_ref.h); compiled with -mavx2 -mfma -mf16c like
 // avx2_matmul.cc, and like it self-contained (no inline code shared with
 // translation units built for other ISAs).
@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/x86/x86_ops.h"
 
@@ -202,6 +203,120 @@ void TileQ4K(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
   }
 }
 
+// The 6-bit weights of q6_Kx8 columns 128h + 32K + 4j.. (h < 2, K < 4,
+// j < 8) of the 8 rows at super-block blk, one row per 32-bit lane, 0..63:
+// the low (K < 2) or high nibble of ql vector 16h + 8 (K % 2) + j and
+// bits 2K, 2K + 1 of qh vector 8h + j moved to bits 4-5. The 16-bit shifts
+// carry bits across the bytes of a pair only where the masks drop them.
+template <int K>
+inline __m256i Q6Weights(const uint8_t* blk, int h, int j) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m30 = _mm256_set1_epi8(0x30);
+  const __m256i ql = Load256(blk + 144 + 32 * (16 * h + 8 * (K & 1) + j));
+  const __m256i qh = Load256(blk + 1168 + 32 * (8 * h + j));
+  const __m256i lo = K < 2 ? _mm256_and_si256(ql, m4)
+                           : _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4);
+  __m256i hi = qh;
+  if constexpr (K == 0) hi = _mm256_slli_epi16(qh, 4);
+  if constexpr (K == 1) hi = _mm256_slli_epi16(qh, 2);
+  if constexpr (K == 3) hi = _mm256_srli_epi16(qh, 2);
+  return _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
+}
+
+// 8 rows x T tokens of q6_Kx8 weights against q8_K activations. Per
+// super-block and token the integer sum is sum_s sc_s (sum q x over
+// sub-block s) - 32 sum_s sc_s bsum_s (the -32 offset of q6_K, from the
+// activation's 16-element sums): maddubs of the 0..63 weights, two of
+// them summed in 16-bit lanes (at most 2 x 2 x 63 x 128 = 32256), then one
+// madd with sc_s in both halves of each row's lane. Then
+// acc += (d_w d_x) isum, as for the other types.
+template <int T>
+void TileQ6K(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+             int64_t as, float* y, int64_t ldy) {
+  constexpr int64_t kBlock = kGroup * 210;
+  // vpshufb patterns (bytes within each 128-bit lane) turning row i's
+  // (sc[2u], sc[2u + 1]) int16 pair into (sc[2u], sc[2u]) or
+  // (sc[2u + 1], sc[2u + 1]).
+  const __m256i even =
+      _mm256_setr_epi32(0x01000100, 0x05040504, 0x09080908, 0x0D0C0D0C,
+                        0x01000100, 0x05040504, 0x09080908, 0x0D0C0D0C);
+  const __m256i odd = _mm256_add_epi8(even, _mm256_set1_epi8(2));
+  __m256 acc[T];
+  for (int j = 0; j < T; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + b * kBlock;
+    // GEMV is bound by how fast the rows stream, and the hardware
+    // prefetchers follow a block's out-of-order reads poorly (the
+    // file-layout q6_K kernels prefetch too): fetch the next block.
+    if (T <= 2) {
+      const char* pf = reinterpret_cast<const char*>(blk + kBlock);
+      for (int off = 0; off < kBlock; off += 64) {
+        _mm_prefetch(pf + off, _MM_HINT_T0);
+      }
+    }
+    auto pair = [&](int u) {
+      return _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 + 16 * u)));
+    };
+    __m256i isum[T];
+    {
+      __m256i c[T];
+      for (int j = 0; j < T; ++j) c[j] = _mm256_setzero_si256();
+      for (int u = 0; u < 8; ++u) {
+        const __m256i sc = pair(u);
+        for (int j = 0; j < T; ++j) {
+          const uint8_t* bs = a + j * as + cols + nb * 4 + b * 32;
+          c[j] =
+              _mm256_add_epi32(c[j], _mm256_madd_epi16(sc, Bcast4(bs + 4 * u)));
+        }
+      }
+      for (int j = 0; j < T; ++j) {
+        isum[j] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                   _mm256_slli_epi32(c[j], 5));
+      }
+    }
+    // Sub-block 8h + 2k + q: columns 128h + 32k + 4j.., j = 4q..4q+3. k and
+    // q are compile-time (the shifts take immediates).
+    auto sub_block = [&](int h, auto kc, auto qc) {
+      constexpr int k = decltype(kc)::value, q = decltype(qc)::value;
+      const __m256i scd =
+          _mm256_shuffle_epi8(pair(4 * h + k), q == 1 ? odd : even);
+      for (int jp = 4 * q; jp < 4 * q + 4; jp += 2) {
+        const __m256i w0 = Q6Weights<k>(blk, h, jp);
+        const __m256i w1 = Q6Weights<k>(blk, h, jp + 1);
+        for (int j = 0; j < T; ++j) {
+          const uint8_t* xq = a + j * as + b * 256 + 128 * h + 32 * k;
+          const __m256i p = _mm256_add_epi16(
+              _mm256_maddubs_epi16(w0, Bcast4(xq + 4 * jp)),
+              _mm256_maddubs_epi16(w1, Bcast4(xq + 4 * jp + 4)));
+          isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(p, scd));
+        }
+      }
+    };
+    using I0 = std::integral_constant<int, 0>;
+    using I1 = std::integral_constant<int, 1>;
+    using I2 = std::integral_constant<int, 2>;
+    using I3 = std::integral_constant<int, 3>;
+    for (int h = 0; h < 2; ++h) {
+      sub_block(h, I0(), I0());
+      sub_block(h, I0(), I1());
+      sub_block(h, I1(), I0());
+      sub_block(h, I1(), I1());
+      sub_block(h, I2(), I0());
+      sub_block(h, I2(), I1());
+      sub_block(h, I3(), I0());
+      sub_block(h, I3(), I1());
+    }
+    const __m256 dw = Scales8(blk);
+    for (int j = 0; j < T; ++j) {
+      const float dx = reinterpret_cast<const float*>(a + j * as + cols)[b];
+      acc[j] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dx)),
+                               _mm256_cvtepi32_ps(isum[j]), acc[j]);
+    }
+  }
+  for (int j = 0; j < T; ++j) _mm256_storeu_ps(y + j * ldy, acc[j]);
+}
+
 template <template <int> class Tile, int TG, int64_t kElems = kQK>
 void Run(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
          const uint8_t* a, int64_t as, int64_t n, float* y, int64_t ldy) {
@@ -257,6 +372,14 @@ struct Q4K {
   }
 };
 
+template <int T>
+struct Q6K {
+  static void Run(const uint8_t* w, int64_t nb, int64_t cols, const uint8_t* a,
+                  int64_t as, float* y, int64_t ldy) {
+    TileQ6K<T>(w, nb, cols, a, as, y, ldy);
+  }
+};
+
 }  // namespace
 
 void GemmQ4_0x8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
@@ -275,6 +398,12 @@ void GemmQ4_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
                 const uint8_t* a, int64_t a_stride, int64_t n, float* y,
                 int64_t ldy) {
   Run<Q4K, 4, 256>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
+}
+
+void GemmQ6_Kx8(const uint8_t* w, int64_t row_bytes, int64_t rows, int64_t cols,
+                const uint8_t* a, int64_t a_stride, int64_t n, float* y,
+                int64_t ldy) {
+  Run<Q6K, 4, 256>(w, row_bytes, rows, cols, a, a_stride, n, y, ldy);
 }
 
 }  // namespace facet::kernels::avx2
