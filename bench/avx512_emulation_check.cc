@@ -1,7 +1,7 @@
 // Runs the AVX-512 and AVX-512 VNNI q8_0 / q4_0 / q6_K kernels, the packed
-// q4_0 / q8_0 / q4_K ones (against the AVX2 packed kernels, bit for bit)
-// and the AVX-512 dot product and f32 GEMM of avx512_ops_impl.inc on a CPU
-// without AVX-512: avx512_matmul_impl.inc and avx512_packed_impl.inc are
+// q4_0 / q8_0 / q4_K / q6_K ones (against the AVX2 packed kernels, bit for
+// bit) and the AVX-512 dot product and f32 GEMM of avx512_ops_impl.inc on a
+// CPU without AVX-512: avx512_matmul_impl.inc and avx512_packed_impl.inc are
 // compiled here on SIMDe's portable AVX-512 (libsimde-dev) and checked
 // against the scalar reference, with the checks of tests/kernels_test.cc:
 // the rounding bound over shape sweeps, exact results on integer inputs,
@@ -359,6 +359,8 @@ int main() {
       {"avx512vnni(simde) packed", DType::kQ4_0, avx512vnni_emu::GemmQ4_0x8},
       {"avx512vnni(simde) packed", DType::kQ8_0, avx512vnni_emu::GemmQ8_0x8},
       {"avx512vnni(simde) packed", DType::kQ4_K, avx512vnni_emu::GemmQ4_Kx8},
+      {"avx512(simde) packed", DType::kQ6_K, avx512_emu::GemmQ6_Kx8},
+      {"avx512vnni(simde) packed", DType::kQ6_K, avx512vnni_emu::GemmQ6_Kx8},
   };
   for (const Variant& v : packed) RunPacked(v);
   RunQ6K({"avx512(simde)", DType::kQ6_K, avx512_emu::GemmQ6K});

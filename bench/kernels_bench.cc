@@ -3,7 +3,9 @@
 // FLOP/s), for the weight types real files use, at 1 and 2 threads.
 //
 //   facet_kernels_bench [--benchmark_filter=...]   (FACET_ISA=ref|avx2|...
-//                                                   picks the kernels)
+//                                                   picks the kernels,
+//                                                   FACET_BENCH_PACKED=0|1
+//                                                   the weight layout)
 // Counters: bytes_per_second = weight bytes / s; FLOPS = 2 rows cols n / s;
 // the label names the ISA in use.
 //
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -75,10 +78,16 @@ std::vector<uint8_t> MakeWeights(DType t, int64_t rows, int64_t cols) {
 // DRAM as a decode step over a whole model does.
 constexpr size_t kStreamBytes = 96u << 20;
 
+// FACET_BENCH_PACKED=1 packs every packable shape whatever the table
+// prefers, =0 none, so that both layouts can be timed at one level (the
+// measurements behind prefer_packed); unset, as the engine would.
 bool Packs(DType t, const Shape& s) {
+  const char* force = std::getenv("FACET_BENCH_PACKED");
+  const bool want = force != nullptr ? std::strcmp(force, "1") == 0
+                                     : Kernels().PreferPacked(t);
   // The LM head is the tied token embedding, which the engine keeps in the
   // file's layout (it is also gathered by row).
-  return Kernels().PreferPacked(t) && CanPack(t, s.rows, s.cols) &&
+  return want && CanPack(t, s.rows, s.cols) &&
          std::strcmp(s.name, "e2b_lm_head") != 0;
 }
 
