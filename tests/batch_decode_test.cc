@@ -200,7 +200,11 @@ TEST(BatchDecodeTest, ConcurrentSessionsAnswerAsAlone) {
       EXPECT_EQ(alone[i].stats.batched_steps, 0);
     }
     // The sessions meet after their prefills (a tiny model's answer could
-    // otherwise end before the next thread starts).
+    // otherwise end before the next thread starts). Whether their steps
+    // then share passes is up to the OS scheduler (5 threads on 2 cores,
+    // steps of tens of microseconds): a round can, rarely, run every step
+    // alone. So rounds repeat until one shares a pass, and every round's
+    // answers must equal the lone ones.
     std::mutex mu;
     std::condition_variable cv;
     size_t ready = 0;
@@ -211,23 +215,26 @@ TEST(BatchDecodeTest, ConcurrentSessionsAnswerAsAlone) {
         std::unique_lock<std::mutex> lock(mu);
         if (++ready == prompts.size()) cv.notify_all();
         cv.wait_for(lock, std::chrono::seconds(20),
-                    [&] { return ready == prompts.size(); });
+                    [&] { return ready >= prompts.size(); });
       };
     }
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      threads.emplace_back(
-          [&, i] { together[i] = Answer1(**engine, prompts[i], met[i]); });
-    }
-    for (std::thread& t : threads) t.join();
     int64_t batched = 0;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      EXPECT_EQ(together[i].text, alone[i].text) << i;
-      EXPECT_EQ(together[i].tokens, alone[i].tokens) << i;
-      batched += together[i].stats.batched_steps;
-      if (together[i].stats.batched_steps > 0) {
-        EXPECT_GE(together[i].stats.batched_rows,
-                  2 * together[i].stats.batched_steps);
+    for (int round = 0; round < 5 && batched == 0; ++round) {
+      ready = 0;
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        threads.emplace_back(
+            [&, i] { together[i] = Answer1(**engine, prompts[i], met[i]); });
+      }
+      for (std::thread& t : threads) t.join();
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(together[i].text, alone[i].text) << i << " round " << round;
+        EXPECT_EQ(together[i].tokens, alone[i].tokens) << i;
+        batched += together[i].stats.batched_steps;
+        if (together[i].stats.batched_steps > 0) {
+          EXPECT_GE(together[i].stats.batched_rows,
+                    2 * together[i].stats.batched_steps);
+        }
       }
     }
     EXPECT_GT(batched, 0);
