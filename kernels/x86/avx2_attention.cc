@@ -136,7 +136,6 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
   }
   // Online softmax: rescale what came before by e^(m_old - m_new).
   float corr[kAttnMaxQ];
-  const int padded = (count + 7) / 8 * 8;
   for (int i = 0; i < nq; ++i) {
     float* si = s + i * kLd;
     float mt = -INFINITY;
@@ -146,22 +145,9 @@ void AttendTile(const float* q, int64_t q_stride, int nq, const float* const* k,
     }
     const float m_new = std::max(m[i], mt);
     corr[i] = std::exp(m[i] - m_new);
-    const __m256 vm = _mm256_set1_ps(m_new);
-    __m256 sum8 = _mm256_setzero_ps();
-    for (int j = 0; j < padded; j += 8) {
-      __m256 p = SoftmaxWeight(_mm256_sub_ps(_mm256_loadu_ps(si + j), vm));
-      if (j + 8 > count) {  // lanes past count weigh nothing
-        p = _mm256_and_ps(p, _mm256_castsi256_ps(LiveLanes(count - j)));
-      }
-      _mm256_storeu_ps(si + j, p);
-      sum8 = _mm256_add_ps(sum8, p);
-    }
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(sum8),
-                          _mm256_extractf128_ps(sum8, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    const float sum = SoftmaxWeights(si, count, m_new);
     m[i] = m_new;
-    l[i] = l[i] * corr[i] + _mm_cvtss_f32(h);
+    l[i] = l[i] * corr[i] + sum;
   }
   // Weighted values, 4 queries x 16 columns at a time.
   for (int64_t c0 = 0; c0 < d; c0 += 16) {

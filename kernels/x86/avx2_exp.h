@@ -47,6 +47,32 @@ static inline __m256 SoftmaxWeight(__m256 x) {
                        _mm256_cmp_ps(x, _mm256_set1_ps(-87.f), _CMP_GE_OQ));
 }
 
+// One attention row's scores s[0..count) (count <= 64; s has room up to the
+// next multiple of 8) become their softmax weights against the row's
+// running maximum m, in place; returns the weights' sum. Lanes past count
+// get weight 0. Shared by the AVX2 and AVX-512 attention tiles, so both
+// sum in the same order.
+static inline float SoftmaxWeights(float* s, int count, float m) {
+  const __m256 vm = _mm256_set1_ps(m);
+  const __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256 sum8 = _mm256_setzero_ps();
+  for (int j = 0; j < count; j += 8) {
+    __m256 p = SoftmaxWeight(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+    if (j + 8 > count) {
+      p = _mm256_and_ps(
+          p, _mm256_cmp_ps(lane, _mm256_set1_ps(static_cast<float>(count - j)),
+                           _CMP_LT_OQ));
+    }
+    _mm256_storeu_ps(s + j, p);
+    sum8 = _mm256_add_ps(sum8, p);
+  }
+  __m128 h =
+      _mm_add_ps(_mm256_castps256_ps128(sum8), _mm256_extractf128_ps(sum8, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
 }  // namespace facet::kernels::avx2
 
 #endif  // FACET_KERNELS_X86_AVX2_EXP_H_
